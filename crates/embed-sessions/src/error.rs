@@ -1,0 +1,398 @@
+//! The one error type of the facade.
+
+use std::fmt;
+
+use crate::config::Provider;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What kind of failure an [`Error`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Invalid input from the caller; nothing was sent. [`Error::field`] names the field.
+    InvalidInput,
+    /// Invalid configuration (missing key, non-https base URL, ...); nothing was sent.
+    Config,
+    /// The provider rejected the request: an HTTP 4xx/5xx with a provider error body, or a
+    /// Vlens envelope with an error code. [`Error::api`] has the details.
+    Api,
+    /// An attempt timed out (connect, or the whole exchange).
+    Timeout,
+    /// The connection could not be established or broke.
+    Connect,
+    /// Another transport failure (TLS, redirect refused, body interrupted, ...).
+    Transport,
+    /// The response could not be understood: wrong shape, non-JSON, an undocumented status.
+    UnexpectedResponse,
+    /// The response body was larger than the configured limit.
+    BodyTooLarge,
+    /// A signature was missing or did not verify (bunq server signatures).
+    Signature,
+    /// A session could not be opened or renewed (for example, bunq's session rate limit).
+    Session,
+}
+
+/// A provider's error details: the typed reason plus what the provider said.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The typed reason (provider-specific where the docs list reasons).
+    pub reason: Reason,
+    /// The provider's error code (Vlens `error_code`, VRPlatform `code`).
+    pub code: Option<String>,
+    /// The provider's message.
+    pub message: Option<String>,
+    /// Further details as sent (Vlens `error_descriptions`, VRPlatform `issues`, ...).
+    pub details: Option<serde_json::Value>,
+    /// The provider's id of this response, for support (bunq `X-Bunq-Client-Response-Id`).
+    pub response_id: Option<String>,
+}
+
+impl ApiError {
+    /// Details with a reason and optional code and message.
+    pub fn new(reason: Reason, code: Option<String>, message: Option<String>) -> Self {
+        Self { reason, code, message, details: None, response_id: None }
+    }
+}
+
+/// Provider-specific reasons for a rejected request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// A Vlens reason.
+    #[cfg(feature = "vlens")]
+    Vlens(crate::vlens::VlensReason),
+    /// A VRPlatform reason.
+    #[cfg(feature = "vrplatform")]
+    VrPlatform(crate::vrplatform::VrPlatformReason),
+    /// A bunq reason.
+    #[cfg(feature = "bunq")]
+    Bunq(crate::bunq::BunqReason),
+    /// No documented reason matched.
+    Other,
+}
+
+impl Reason {
+    /// A short hint saying what to do, where the reason has one.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            #[cfg(feature = "vlens")]
+            Reason::Vlens(r) => r.hint(),
+            #[cfg(feature = "vrplatform")]
+            Reason::VrPlatform(r) => r.hint(),
+            #[cfg(feature = "bunq")]
+            Reason::Bunq(r) => r.hint(),
+            Reason::Other => None,
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            #[cfg(feature = "vlens")]
+            Reason::Vlens(r) => fmt::Display::fmt(r, f),
+            #[cfg(feature = "vrplatform")]
+            Reason::VrPlatform(r) => fmt::Display::fmt(r, f),
+            #[cfg(feature = "bunq")]
+            Reason::Bunq(r) => fmt::Display::fmt(r, f),
+            Reason::Other => f.write_str("request rejected"),
+        }
+    }
+}
+
+/// The facade's error: what failed, where, and what the provider said.
+///
+/// `Display` gives the provider, the operation, the HTTP status, the provider's code and
+/// message, and a hint where one is known; it never contains a secret. The underlying error
+/// (a `reqwest` or `serde_json` error) is kept as [`std::error::Error::source`].
+///
+/// ```
+/// use embed_sessions::{Error, ErrorKind};
+/// let err = Error::invalid_input("email", "`not-an-email` is not an email address");
+/// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+/// assert_eq!(err.field(), Some("email"));
+/// assert!(!err.is_retryable());
+/// assert_eq!(err.to_string(), "invalid email: `not-an-email` is not an email address (nothing was sent)");
+/// ```
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    provider: Option<Provider>,
+    operation: Option<&'static str>,
+    status: Option<u16>,
+    field: Option<&'static str>,
+    message: Option<String>,
+    api: Option<ApiError>,
+    excerpt: Option<String>,
+    attempts: u32,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                provider: None,
+                operation: None,
+                status: None,
+                field: None,
+                message: None,
+                api: None,
+                excerpt: None,
+                attempts: 0,
+                source: None,
+            }),
+        }
+    }
+
+    /// Invalid input in `field`; nothing is sent.
+    pub fn invalid_input(field: &'static str, message: impl Into<String>) -> Self {
+        let mut e = Self::new(ErrorKind::InvalidInput);
+        e.inner.field = Some(field);
+        e.inner.message = Some(message.into());
+        e
+    }
+
+    /// Invalid configuration; nothing is sent.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config).with_message(message)
+    }
+
+    /// The provider rejected the request.
+    pub fn api(status: Option<u16>, api: ApiError) -> Self {
+        let mut e = Self::new(ErrorKind::Api);
+        e.inner.status = status;
+        e.inner.api = Some(api);
+        e
+    }
+
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.inner.message = Some(message.into());
+        self
+    }
+
+    pub(crate) fn with_status(mut self, status: Option<u16>) -> Self {
+        if status.is_some() {
+            self.inner.status = status;
+        }
+        self
+    }
+
+    pub(crate) fn with_excerpt(mut self, body: &[u8]) -> Self {
+        self.inner.excerpt = Some(crate::redact::excerpt(body));
+        self
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    pub(crate) fn at(mut self, provider: Provider, operation: &'static str) -> Self {
+        self.inner.provider.get_or_insert(provider);
+        self.inner.operation.get_or_insert(operation);
+        self
+    }
+
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+        if attempts > 0 {
+            self.inner.attempts = attempts;
+        }
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The provider involved, if a provider call was being made.
+    pub fn provider(&self) -> Option<Provider> {
+        self.inner.provider
+    }
+
+    /// The operation (its snake_case operation id, e.g. `create_auth_session`).
+    pub fn operation(&self) -> Option<&'static str> {
+        self.inner.operation
+    }
+
+    /// The HTTP status of the response, when one was received.
+    pub fn status(&self) -> Option<u16> {
+        self.inner.status
+    }
+
+    /// For invalid input: the field at fault.
+    pub fn field(&self) -> Option<&'static str> {
+        self.inner.field
+    }
+
+    /// The provider's error details, for [`ErrorKind::Api`].
+    pub fn api_error(&self) -> Option<&ApiError> {
+        self.inner.api.as_ref()
+    }
+
+    /// The typed reason, for [`ErrorKind::Api`].
+    pub fn reason(&self) -> Option<&Reason> {
+        self.inner.api.as_ref().map(|a| &a.reason)
+    }
+
+    /// A short hint saying what to do, where one is known.
+    pub fn hint(&self) -> Option<&'static str> {
+        self.reason().and_then(Reason::hint)
+    }
+
+    /// A bounded, redacted excerpt of an unexpected response body.
+    pub fn body_excerpt(&self) -> Option<&str> {
+        self.inner.excerpt.as_deref()
+    }
+
+    /// How many attempts were made (0 when nothing was sent).
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+
+    /// Whether nothing reached the provider because the input or configuration was rejected.
+    pub fn is_rejected_before_sending(&self) -> bool {
+        matches!(self.inner.kind, ErrorKind::InvalidInput | ErrorKind::Config)
+    }
+
+    /// Whether a later retry may succeed: timeouts, connection failures, HTTP 429, 502, 503, 504.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.inner.kind, ErrorKind::Timeout | ErrorKind::Connect)
+            || matches!(self.inner.status, Some(429 | 502 | 503 | 504))
+    }
+
+    /// Whether an attempt timed out.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == ErrorKind::Timeout
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        match i.kind {
+            ErrorKind::InvalidInput => {
+                return write!(
+                    f,
+                    "invalid {}: {} (nothing was sent)",
+                    i.field.unwrap_or("input"),
+                    i.message.as_deref().unwrap_or("rejected")
+                );
+            }
+            ErrorKind::Config => {
+                return write!(
+                    f,
+                    "configuration error: {}",
+                    i.message.as_deref().unwrap_or("invalid configuration")
+                );
+            }
+            _ => {}
+        }
+        if let Some(p) = i.provider {
+            write!(f, "{p}")?;
+            if let Some(op) = i.operation {
+                write!(f, " {op}")?;
+            }
+            f.write_str(": ")?;
+        }
+        match i.kind {
+            ErrorKind::Api => {
+                let api = i.api.as_ref();
+                match api {
+                    Some(a) => write!(f, "{}", a.reason)?,
+                    None => f.write_str("request rejected")?,
+                }
+                match (i.status, api.and_then(|a| a.code.as_deref())) {
+                    (Some(s), Some(c)) => write!(f, " (HTTP {s}, code {c})")?,
+                    (Some(s), None) => write!(f, " (HTTP {s})")?,
+                    (None, Some(c)) => write!(f, " (code {c})")?,
+                    (None, None) => {}
+                }
+                if let Some(m) = api.and_then(|a| a.message.as_deref()).filter(|m| !m.is_empty()) {
+                    write!(f, ": {}", crate::redact::one_line(m, 300))?;
+                }
+                if let Some(h) = self.hint() {
+                    write!(f, "; {h}")?;
+                }
+                if let Some(id) = api.and_then(|a| a.response_id.as_deref()) {
+                    write!(f, " [response id {id}]")?;
+                }
+            }
+            kind => {
+                let what = match kind {
+                    ErrorKind::Timeout => "timed out",
+                    ErrorKind::Connect => "connection failed",
+                    ErrorKind::Transport => "transport error",
+                    ErrorKind::UnexpectedResponse => "unexpected response",
+                    ErrorKind::BodyTooLarge => "response body too large",
+                    ErrorKind::Signature => "signature check failed",
+                    ErrorKind::Session => "session error",
+                    _ => "error",
+                };
+                f.write_str(what)?;
+                if let Some(s) = i.status {
+                    write!(f, " (HTTP {s})")?;
+                }
+                if let Some(m) = &i.message {
+                    write!(f, ": {m}")?;
+                }
+                if let Some(x) = &i.excerpt {
+                    write!(f, "; body: {x}")?;
+                }
+            }
+        }
+        if i.attempts > 1 {
+            write!(f, " (after {} attempts)", i.attempts)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &i.kind);
+        if let Some(p) = i.provider {
+            d.field("provider", &p);
+        }
+        if let Some(op) = i.operation {
+            d.field("operation", &op);
+        }
+        if let Some(s) = i.status {
+            d.field("status", &s);
+        }
+        if let Some(x) = i.field {
+            d.field("field", &x);
+        }
+        if let Some(m) = &i.message {
+            d.field("message", m);
+        }
+        if let Some(a) = &i.api {
+            d.field("api", a);
+        }
+        if let Some(x) = &i.excerpt {
+            d.field("excerpt", x);
+        }
+        if i.attempts > 0 {
+            d.field("attempts", &i.attempts);
+        }
+        if let Some(s) = &i.source {
+            d.field("source", &s.to_string());
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}

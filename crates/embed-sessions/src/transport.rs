@@ -1,0 +1,368 @@
+//! The facade's transport: every generated operation goes through [`Call::execute`], which adds
+//! retries, bounded body reading, tracing, sensitive-header marking and provider hooks (bunq
+//! signing), and keeps what it saw so errors carry status, attempts and a body excerpt.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+use embed_sessions_hooks::{Hooks, ResponseFuture, Transport};
+use progenitor_client::ResponseValue;
+use reqwest::header::HeaderMap;
+use tracing::Instrument;
+
+use crate::config::{Config, Provider};
+use crate::error::{ApiError, Error, ErrorKind};
+use crate::retry::{RetryPolicy, parse_retry_after};
+
+/// Headers whose values are credentials: marked sensitive on every request.
+const SENSITIVE_HEADERS: &[&str] = &[
+    "authorization",
+    "apikey",
+    "x-api-key",
+    "x-bunq-client-authentication",
+    "x-bunq-client-signature",
+];
+
+/// A provider hook around each attempt (bunq: sign the request, verify the response).
+pub(crate) trait AttemptHook: Send + Sync + 'static {
+    /// Called on each attempt's request just before it is sent.
+    fn prepare(&self, request: &mut reqwest::Request) -> Result<(), Error>;
+    /// Called with each final response, body included.
+    fn verify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Result<(), Error>;
+}
+
+/// How one operation may be retried.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Op {
+    /// The snake_case operation id.
+    pub name: &'static str,
+    /// Whether repeating the operation after an uncertain failure (timeout, 502-504) is safe.
+    pub retry_safe: bool,
+}
+
+impl Op {
+    /// An operation that may be repeated after any retryable failure.
+    pub const fn idempotent(name: &'static str) -> Self {
+        Self { name, retry_safe: true }
+    }
+
+    /// An operation that is repeated only when it certainly was not processed.
+    pub const fn once(name: &'static str) -> Self {
+        Self { name, retry_safe: false }
+    }
+}
+
+/// What a call's transport saw, kept for the error that follows (if any).
+#[derive(Default)]
+struct Seen {
+    attempts: u32,
+    status: Option<u16>,
+    headers: Option<HeaderMap>,
+    body: Option<bytes::Bytes>,
+    failure: Option<Error>,
+}
+
+/// One call of one operation: the transport plugged into a per-call generated client.
+pub(crate) struct Call {
+    provider: Provider,
+    op: Op,
+    policy: RetryPolicy,
+    max_body_bytes: usize,
+    hook: Option<Arc<dyn AttemptHook>>,
+    seen: Mutex<Seen>,
+}
+
+impl Call {
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn fail(&self, error: Error) -> reqwest::Result<reqwest::Response> {
+        self.seen().failure = Some(error);
+        // The generated client turns this into some error; `finish` replaces it with the
+        // failure recorded above.
+        Ok(synthetic(599, bytes::Bytes::new(), HeaderMap::new()))
+    }
+
+    async fn run(
+        &self,
+        client: &reqwest::Client,
+        request: reqwest::Request,
+    ) -> reqwest::Result<reqwest::Response> {
+        let max = self.policy.attempts();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.seen().attempts = attempt;
+            let last = attempt >= max;
+            // Generated requests carry in-memory bodies, so they always clone.
+            let Some(mut req) = request.try_clone() else {
+                return client.execute(request).await;
+            };
+            for name in SENSITIVE_HEADERS {
+                if let Some(v) = req.headers_mut().get_mut(*name) {
+                    v.set_sensitive(true);
+                }
+            }
+            // progenitor sends `api-version: <spec version>`; no provider defines it.
+            req.headers_mut().remove("api-version");
+            if let Some(hook) = &self.hook
+                && let Err(e) = hook.prepare(&mut req)
+            {
+                return self.fail(e);
+            }
+            let span = tracing::debug_span!(
+                "embed_sessions.request",
+                provider = self.provider.name(),
+                operation = self.op.name,
+                attempt,
+                status = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+            );
+            let started = Instant::now();
+            let outcome = async {
+                let resp = client.execute(req).await?;
+                let status = resp.status().as_u16();
+                tracing::Span::current().record("status", status);
+                let body = read_bounded(resp, self.max_body_bytes).await?;
+                Ok::<_, reqwest::Error>((status, body))
+            }
+            .instrument(span.clone())
+            .await;
+            let latency_ms = started.elapsed().as_millis() as u64;
+            span.record("latency_ms", latency_ms);
+            match outcome {
+                Err(e) => {
+                    let uncertain = e.is_timeout() || e.is_body() || e.is_decode();
+                    let retry = if e.is_connect() && !e.is_timeout() {
+                        true
+                    } else {
+                        uncertain && self.op.retry_safe
+                    };
+                    span.in_scope(|| {
+                        tracing::debug!(
+                            latency_ms,
+                            timeout = e.is_timeout(),
+                            connect = e.is_connect(),
+                            "attempt failed"
+                        )
+                    });
+                    if retry
+                        && !last
+                        && let Some(wait) = self.policy.delay(attempt + 1, None, None)
+                    {
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Err(e);
+                }
+                Ok((status, Err(too_large))) => {
+                    let _ = status;
+                    return self.fail(too_large);
+                }
+                Ok((status, Ok((parts, body)))) => {
+                    span.in_scope(|| tracing::debug!(status, latency_ms, "attempt done"));
+                    if RetryPolicy::retryable_status(status, self.op.retry_safe) && !last {
+                        let retry_after = parts
+                            .headers
+                            .get(reqwest::header::RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                        if let Some(wait) =
+                            self.policy.delay(attempt + 1, Some(status), retry_after)
+                        {
+                            span.in_scope(|| {
+                                tracing::debug!(wait_ms = wait.as_millis() as u64, "retrying")
+                            });
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                    }
+                    {
+                        let mut seen = self.seen();
+                        seen.status = Some(status);
+                        seen.headers = Some(parts.headers.clone());
+                        seen.body = Some(body.clone());
+                    }
+                    if let Some(hook) = &self.hook
+                        && let Err(e) = hook.verify(status, &parts.headers, &body)
+                    {
+                        return self.fail(e.with_status(Some(status)));
+                    }
+                    return Ok(synthetic(status, body, parts.headers));
+                }
+            }
+        }
+    }
+}
+
+struct Parts {
+    headers: HeaderMap,
+}
+
+/// Reads a whole body, refusing more than `max` bytes.
+async fn read_bounded(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> reqwest::Result<Result<(Parts, bytes::Bytes), Error>> {
+    let headers = resp.headers().clone();
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Ok(Err(too_large(max)));
+    }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if buf.len() + chunk.len() > max {
+            return Ok(Err(too_large(max)));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Ok((Parts { headers }, buf.freeze())))
+}
+
+fn too_large(max: usize) -> Error {
+    Error::new(ErrorKind::BodyTooLarge)
+        .with_message(format!("more than {max} bytes; raise `max_body_bytes` if this is expected"))
+}
+
+fn synthetic(status: u16, body: bytes::Bytes, headers: HeaderMap) -> reqwest::Response {
+    let mut builder = http::Response::builder().status(status);
+    if let Some(h) = builder.headers_mut() {
+        *h = headers;
+    }
+    let resp = builder.body(body).unwrap_or_else(|_| http::Response::new(bytes::Bytes::new()));
+    reqwest::Response::from(resp)
+}
+
+impl Transport for Call {
+    fn execute<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        request: reqwest::Request,
+        _operation_id: &'static str,
+    ) -> ResponseFuture<'a> {
+        Box::pin(self.run(client, request))
+    }
+}
+
+/// What a provider client shares between calls.
+pub(crate) struct Core {
+    pub config: Config,
+    pub hook: Option<Arc<dyn AttemptHook>>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    pub fn new(config: Config) -> Self {
+        Self { config, hook: None }
+    }
+
+    /// Runs one generated operation through a fresh [`Call`]. `send` gets the hooks to build a
+    /// generated client with (plus the shared `reqwest::Client` and base URL); `api_error`
+    /// turns a typed error body into the provider's [`ApiError`].
+    pub async fn call<T, E, Fut>(
+        &self,
+        op: Op,
+        send: impl FnOnce(Hooks, reqwest::Client, String) -> Fut,
+        api_error: impl FnOnce(u16, &HeaderMap, E) -> ApiError,
+    ) -> Result<ResponseValue<T>, Error>
+    where
+        Fut: std::future::Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        let call = Arc::new(Call {
+            provider: self.config.provider,
+            op,
+            policy: self.config.retry.clone(),
+            max_body_bytes: self.config.max_body_bytes,
+            hook: self.hook.clone(),
+            seen: Mutex::new(Seen::default()),
+        });
+        let hooks = Hooks::new(call.clone());
+        let result = send(hooks, self.config.http.clone(), self.config.base_url.clone()).await;
+        let mut seen = std::mem::take(&mut *call.seen());
+        let provider = self.config.provider;
+        let attempts = seen.attempts;
+        let finish = |e: Error| e.at(provider, op.name).with_attempts(attempts);
+        if let Some(failure) = seen.failure.take() {
+            return Err(finish(failure));
+        }
+        let err = match result {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        use progenitor_client::Error as P;
+        let error = match err {
+            P::InvalidRequest(msg) => Error::invalid_input("request", msg),
+            P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
+                transport_error(e)
+            }
+            P::ErrorResponse(rv) => {
+                let status = rv.status().as_u16();
+                let headers = rv.headers().clone();
+                Error::api(Some(status), api_error(status, &headers, rv.into_inner()))
+            }
+            P::InvalidResponsePayload(body, e) => Error::new(ErrorKind::UnexpectedResponse)
+                .with_status(seen.status)
+                .with_message(format!(
+                    "the body does not match the documented schema ({})",
+                    serde_kind(&e)
+                ))
+                .with_excerpt(&body)
+                .with_source(e),
+            P::UnexpectedResponse(resp) => {
+                let status = resp.status().as_u16();
+                let body = seen.body.take().unwrap_or_default();
+                Error::new(ErrorKind::UnexpectedResponse)
+                    .with_status(Some(status))
+                    .with_message(if (300..400).contains(&status) {
+                        "a redirect, not followed (credentials stay with the configured host)"
+                            .to_string()
+                    } else {
+                        "undocumented status".to_string()
+                    })
+                    .with_excerpt(&body)
+            }
+            P::Custom(msg) => Error::new(ErrorKind::Transport).with_message(msg),
+        };
+        Err(finish(error))
+    }
+}
+
+/// A serde error's category and position, never the offending value.
+fn serde_kind(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "I/O error",
+        Category::Syntax => "invalid JSON",
+        Category::Data => "wrong shape or field types",
+        Category::Eof => "truncated JSON",
+    };
+    format!("{what} at line {} column {}", e.line(), e.column())
+}
+
+fn transport_error(e: reqwest::Error) -> Error {
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else if e.is_connect() {
+        ErrorKind::Connect
+    } else {
+        ErrorKind::Transport
+    };
+    let status = e.status().map(|s| s.as_u16());
+    let message = if e.is_timeout() {
+        "no complete answer within the configured timeout"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the response body was interrupted"
+    } else if e.is_redirect() {
+        "redirect refused"
+    } else {
+        "request failed"
+    };
+    Error::new(kind).with_status(status).with_message(message).with_source(e.without_url())
+}

@@ -1,0 +1,284 @@
+//! Admin authentication for invitations: login, cached token, refresh, fallback login.
+
+use std::fmt;
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::{envelope_error, raw, types};
+use crate::config::Provider;
+use crate::error::{Error, ErrorKind};
+use crate::secret::Secret;
+use crate::transport::{Core, Op};
+
+const LOGIN: Op = Op::once("login");
+const REFRESH: Op = Op::once("refresh_token");
+
+/// A token is renewed when less than this much life is left.
+const RENEW_MARGIN: Duration = Duration::from_secs(60);
+/// Lifetimes used when Vlens omits them (its documented defaults).
+const DEFAULT_ACCESS_LIFETIME: i64 = 86_400;
+const DEFAULT_REFRESH_LIFETIME: i64 = 604_800;
+
+/// Admin credentials of a Vlens tenant: tenancy name, user name (or email) and password.
+///
+/// ```
+/// use embed_sessions::vlens::AdminCredentials;
+/// let creds = AdminCredentials::new("acme", "admin@acme.test", "hunter2");
+/// assert!(!format!("{creds:?}").contains("hunter2"));
+/// ```
+#[derive(Clone)]
+pub struct AdminCredentials {
+    tenancy_name: String,
+    username: String,
+    password: Secret,
+}
+
+impl AdminCredentials {
+    /// Credentials from values.
+    pub fn new(
+        tenancy_name: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<Secret>,
+    ) -> Self {
+        Self {
+            tenancy_name: tenancy_name.into(),
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// Credentials from `VLENS_TENANCY_NAME`, `VLENS_USERNAME` and `VLENS_PASSWORD`; a missing
+    /// variable is a configuration error naming it.
+    pub fn from_env() -> Result<Self, Error> {
+        let var = |name: &str| match std::env::var(name) {
+            Ok(v) if !v.is_empty() => Ok(v),
+            _ => Err(Error::config(format!("environment variable {name} is not set"))),
+        };
+        Ok(Self::new(var("VLENS_TENANCY_NAME")?, var("VLENS_USERNAME")?, var("VLENS_PASSWORD")?))
+    }
+
+    /// The tenancy name.
+    pub fn tenancy_name(&self) -> &str {
+        &self.tenancy_name
+    }
+
+    /// The user name or email address.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let check = |field: &'static str, v: &str, max: usize| {
+            if v.is_empty() || v.chars().count() > max {
+                Err(Error::invalid_input(field, format!("must be 1 to {max} characters")))
+            } else {
+                Ok(())
+            }
+        };
+        check("tenancy_name", &self.tenancy_name, 256)?;
+        check("username", &self.username, 256)?;
+        check("password", self.password.expose(), 32)
+    }
+}
+
+impl fmt::Debug for AdminCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdminCredentials")
+            .field("tenancy_name", &self.tenancy_name)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .finish()
+    }
+}
+
+struct Tokens {
+    access: Secret,
+    access_expires: Instant,
+    refresh: Option<Secret>,
+    refresh_expires: Instant,
+}
+
+/// The admin token cache: one async mutex, held across a login or refresh, so concurrent
+/// callers wait for the one request in flight and then share its token.
+pub(super) struct AdminAuth {
+    credentials: AdminCredentials,
+    tokens: Mutex<Option<Tokens>>,
+}
+
+impl fmt::Debug for AdminAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdminAuth").field("credentials", &self.credentials).finish_non_exhaustive()
+    }
+}
+
+fn lifetime(secs: Option<i64>, default: i64) -> Duration {
+    Duration::from_secs(secs.unwrap_or(default).max(0) as u64)
+}
+
+impl AdminAuth {
+    pub(super) fn new(credentials: AdminCredentials) -> Self {
+        Self { credentials, tokens: Mutex::new(None) }
+    }
+
+    /// Forgets the cached access token (after the provider refused it); the refresh token is
+    /// kept.
+    pub(super) async fn invalidate(&self) {
+        if let Some(t) = self.tokens.lock().await.as_mut() {
+            t.access_expires = Instant::now();
+        }
+    }
+
+    pub(super) async fn access_token(&self, core: &Core) -> Result<Secret, Error> {
+        let mut guard = self.tokens.lock().await;
+        let now = Instant::now();
+        if let Some(t) = guard.as_ref() {
+            if t.access_expires > now + RENEW_MARGIN {
+                return Ok(t.access.clone());
+            }
+            if let Some(refresh) = t.refresh.clone().filter(|_| t.refresh_expires > now) {
+                match self.refresh(core, refresh).await {
+                    Ok(tokens) => {
+                        let access = tokens.access.clone();
+                        *guard = Some(tokens);
+                        return Ok(access);
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "vlens admin token refresh failed; logging in again");
+                    }
+                }
+            }
+        }
+        let tokens = self.login(core).await?;
+        let access = tokens.access.clone();
+        *guard = Some(tokens);
+        Ok(access)
+    }
+
+    async fn login(&self, core: &Core) -> Result<Tokens, Error> {
+        self.credentials.validate()?;
+        let key = core.config.require_api_key()?.expose().to_string();
+        let c = &self.credentials;
+        let tenancy = c.tenancy_name.clone();
+        let body =
+            types::LoginInput {
+                password: c.password.expose().parse().map_err(|_| {
+                    Error::invalid_input("password", "must be at most 32 characters")
+                })?,
+                tenancy_name: c.tenancy_name.parse().map_err(|_| {
+                    Error::invalid_input("tenancy_name", "must be at most 256 characters")
+                })?,
+                user_name_or_email_address: c.username.parse().map_err(|_| {
+                    Error::invalid_input("username", "must be at most 256 characters")
+                })?,
+            };
+        let out = core
+            .call(
+                LOGIN,
+                |hooks, http, base| async move {
+                    let client = raw::Client::new_with_client(&base, http, hooks);
+                    client.login().api_key(key).tenancy_name(tenancy).body(body).send().await
+                },
+                envelope_error,
+            )
+            .await?;
+        let status = out.status().as_u16();
+        let out = out.into_inner();
+        let data = check_envelope(
+            LOGIN,
+            status,
+            out.error_code,
+            out.error_message,
+            out.error_descriptions,
+            out.data,
+        )?;
+        let now = Instant::now();
+        let access = data
+            .access_token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| missing(LOGIN, status, "accessToken"))?;
+        Ok(Tokens {
+            access: Secret::new(access),
+            access_expires: now + lifetime(data.expire_in_seconds, DEFAULT_ACCESS_LIFETIME),
+            refresh: data.refresh_token.map(Secret::new),
+            refresh_expires: now
+                + lifetime(data.refresh_token_expire_in_seconds, DEFAULT_REFRESH_LIFETIME),
+        })
+    }
+
+    async fn refresh(&self, core: &Core, refresh: Secret) -> Result<Tokens, Error> {
+        let key = core.config.require_api_key()?.expose().to_string();
+        let body = types::RefreshTokenInput { refresh_token: Some(refresh.expose().to_string()) };
+        let out = core
+            .call(
+                REFRESH,
+                |hooks, http, base| async move {
+                    let client = raw::Client::new_with_client(&base, http, hooks);
+                    client.refresh_token().api_key(key).body(body).send().await
+                },
+                envelope_error,
+            )
+            .await?;
+        let status = out.status().as_u16();
+        let out = out.into_inner();
+        let data = check_envelope(
+            REFRESH,
+            status,
+            out.error_code,
+            out.error_message,
+            out.error_descriptions,
+            out.data,
+        )?;
+        let access = data
+            .access_token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| missing(REFRESH, status, "accessToken"))?;
+        let now = Instant::now();
+        // Keep `newRefreshToken` when Vlens issues one, else the (possibly same) `refreshToken`,
+        // else the one just used.
+        let next_refresh =
+            data.new_refresh_token.or(data.refresh_token).map(Secret::new).unwrap_or(refresh);
+        Ok(Tokens {
+            access: Secret::new(access),
+            access_expires: now + lifetime(data.expire_in_seconds, DEFAULT_ACCESS_LIFETIME),
+            refresh: Some(next_refresh),
+            refresh_expires: now + lifetime(None, DEFAULT_REFRESH_LIFETIME),
+        })
+    }
+}
+
+fn missing(op: Op, status: u16, field: &str) -> Error {
+    Error::new(ErrorKind::UnexpectedResponse)
+        .with_status(Some(status))
+        .with_message(format!("`data.{field}` is missing"))
+        .at(Provider::Vlens, op.name)
+}
+
+fn check_envelope<T>(
+    op: Op,
+    status: u16,
+    code: Option<i64>,
+    message: Option<String>,
+    descriptions: Option<serde_json::Value>,
+    data: Option<T>,
+) -> Result<T, Error> {
+    match (code, data) {
+        (None | Some(0), Some(d)) => Ok(d),
+        (None | Some(0), None) => Err(missing(op, status, "")),
+        (Some(code), _) => Err(Error::api(
+            Some(status),
+            envelope_error(
+                status,
+                &reqwest::header::HeaderMap::new(),
+                types::ApiOutput {
+                    data: None,
+                    error_code: Some(code),
+                    error_descriptions: descriptions,
+                    error_message: message,
+                },
+            ),
+        )
+        .at(Provider::Vlens, op.name)),
+    }
+}

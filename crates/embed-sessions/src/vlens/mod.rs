@@ -1,0 +1,641 @@
+//! Vlens: embedded auth sessions, invitations with pre-filled fields, admin login.
+//!
+//! A backend mints a session token for a user with [`VlensClient::auth_session`] (API key
+//! only) or [`VlensClient::invitation`] (API key plus an admin bearer token, obtained and renewed
+//! for you from [`AdminCredentials`]), then loads the Vlens iframe with
+//! [`VlensSession::iframe_url`].
+//!
+//! ```no_run
+//! use embed_sessions::vlens::VlensClient;
+//! # async fn demo() -> Result<(), embed_sessions::Error> {
+//! let vlens = VlensClient::from_env()?; // VLENS_API_KEY, optional VLENS_BASE_URL
+//! let session = vlens
+//!     .auth_session()
+//!     .phone("+201234567890")
+//!     .contract_type(414)
+//!     .minimal_signature_flow(true)
+//!     .send()
+//!     .await?;
+//! println!("{}", session.iframe_html());
+//! # Ok(()) }
+//! ```
+
+mod admin;
+mod template;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+pub use admin::AdminCredentials;
+pub use template::{TemplateField, TemplateFields};
+/// The generated Vlens client (`vlens-client`), for everything the wrappers do not cover.
+pub use vlens_client as raw;
+
+use crate::config::{Config, Provider};
+use crate::error::{ApiError, Error, ErrorKind, Reason};
+use crate::secret::Secret;
+use crate::transport::{Core, Op};
+use crate::validate;
+use admin::AdminAuth;
+use raw::types;
+
+/// Default origin of the embedded Vlens app.
+pub const DEFAULT_IFRAME_ORIGIN: &str = "https://app.vlenseg.com";
+
+const CREATE_AUTH_SESSION: Op = Op::idempotent("create_auth_session");
+const CREATE_INVITATION: Op = Op::once("create_invitation");
+const TEMPLATE_FIELDS: Op = Op::idempotent("get_business_request_type_template_fields");
+
+/// Why Vlens rejected a request: the documented error-code families, plus HTTP statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VlensReason {
+    /// HTTP 401, or an envelope saying the credentials were refused.
+    Unauthorized,
+    /// HTTP 403.
+    Forbidden,
+    /// 1050: image quality too low for OCR.
+    ImageQuality,
+    /// 3001-3014 and 3101-3102: ID document validation.
+    DocumentValidation,
+    /// 4001-4007: bundle or subscription problems.
+    Subscription,
+    /// 4206-4210: face detection problems.
+    Face,
+    /// 5000-5008: generic failure, unsupported document, image too large, wrong endpoint.
+    Generic,
+    /// 7000-7008: processing error for a document type.
+    Processing,
+    /// An error code the docs do not list.
+    Other,
+}
+
+impl VlensReason {
+    /// The reason for an envelope `error_code` and the HTTP status.
+    pub fn from_code(code: Option<i64>, status: u16) -> Self {
+        match (code, status) {
+            (_, 401) => VlensReason::Unauthorized,
+            (_, 403) => VlensReason::Forbidden,
+            (Some(1050), _) => VlensReason::ImageQuality,
+            (Some(3001..=3014 | 3101 | 3102), _) => VlensReason::DocumentValidation,
+            (Some(4001..=4007), _) => VlensReason::Subscription,
+            (Some(4206..=4210), _) => VlensReason::Face,
+            (Some(5000..=5008), _) => VlensReason::Generic,
+            (Some(7000..=7008), _) => VlensReason::Processing,
+            _ => VlensReason::Other,
+        }
+    }
+
+    /// What to do about it.
+    pub fn hint(self) -> Option<&'static str> {
+        Some(match self {
+            VlensReason::Unauthorized => {
+                "check VLENS_API_KEY (and the admin credentials for invitations)"
+            }
+            VlensReason::Forbidden => "the key or admin user lacks permission for this operation",
+            VlensReason::ImageQuality => "ask the user to retake the picture in better light",
+            VlensReason::DocumentValidation => {
+                "the ID document failed validation; ask for a valid document"
+            }
+            VlensReason::Subscription => "check the tenant's Vlens bundle or subscription",
+            VlensReason::Face => "ask the user to retake the selfie with one clear face",
+            VlensReason::Generic => "see the error message; contact Vlens if it persists",
+            VlensReason::Processing => {
+                "the document could not be processed; retry or contact Vlens"
+            }
+            VlensReason::Other => return None,
+        })
+    }
+}
+
+impl fmt::Display for VlensReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            VlensReason::Unauthorized => "unauthorized",
+            VlensReason::Forbidden => "forbidden",
+            VlensReason::ImageQuality => "image quality too low",
+            VlensReason::DocumentValidation => "document validation failed",
+            VlensReason::Subscription => "subscription problem",
+            VlensReason::Face => "face check failed",
+            VlensReason::Generic => "request failed",
+            VlensReason::Processing => "processing error",
+            VlensReason::Other => "request rejected",
+        })
+    }
+}
+
+/// Turns a Vlens envelope into a provider error.
+fn envelope_error(
+    status: u16,
+    _headers: &reqwest::header::HeaderMap,
+    out: types::ApiOutput,
+) -> ApiError {
+    let mut api = ApiError::new(
+        Reason::Vlens(VlensReason::from_code(out.error_code, status)),
+        out.error_code.map(|c| c.to_string()),
+        out.error_message,
+    );
+    api.details = out.error_descriptions;
+    api
+}
+
+/// The envelope turned into a `Result`: `error_code` null or 0 with a token is success.
+fn token_from_envelope(op: Op, status: u16, out: types::ApiOutputString) -> Result<Secret, Error> {
+    match (out.error_code, out.data) {
+        (None | Some(0), Some(token)) if !token.is_empty() => Ok(Secret::new(token)),
+        (None | Some(0), _) => Err(Error::new(ErrorKind::UnexpectedResponse)
+            .with_status(Some(status))
+            .with_message("the envelope has no error code and no token in `data`")
+            .at(Provider::Vlens, op.name)),
+        (Some(code), _) => Err(Error::api(
+            Some(status),
+            envelope_error(
+                status,
+                &reqwest::header::HeaderMap::new(),
+                types::ApiOutput {
+                    data: None,
+                    error_code: Some(code),
+                    error_descriptions: out.error_descriptions,
+                    error_message: out.error_message,
+                },
+            ),
+        )
+        .at(Provider::Vlens, op.name)),
+    }
+}
+
+/// A Vlens client: API key, base URL, iframe origin and (for invitations) admin credentials.
+///
+/// Cheap to clone; clones share the admin token cache.
+#[derive(Clone)]
+pub struct VlensClient {
+    core: Arc<Core>,
+    iframe_origin: Arc<str>,
+    admin: Option<Arc<AdminAuth>>,
+}
+
+impl fmt::Debug for VlensClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VlensClient")
+            .field("config", &self.core.config)
+            .field("iframe_origin", &self.iframe_origin)
+            .field("admin", &self.admin)
+            .finish()
+    }
+}
+
+impl VlensClient {
+    /// A client from a configuration made with `Config::builder(Provider::Vlens)`; the API key
+    /// is required.
+    ///
+    /// ```
+    /// use embed_sessions::{Config, Provider, vlens::VlensClient};
+    /// let config = Config::builder(Provider::Vlens).api_key("KEY").build()?;
+    /// let vlens = VlensClient::new(config)?;
+    /// assert!(!format!("{vlens:?}").contains("KEY"));
+    /// # Ok::<(), embed_sessions::Error>(())
+    /// ```
+    pub fn new(config: Config) -> Result<Self, Error> {
+        if config.provider != Provider::Vlens {
+            return Err(Error::config(format!(
+                "a {} configuration was given to the Vlens client",
+                config.provider
+            )));
+        }
+        config.require_api_key()?;
+        Ok(Self {
+            core: Arc::new(Core::new(config)),
+            iframe_origin: Arc::from(DEFAULT_IFRAME_ORIGIN),
+            admin: None,
+        })
+    }
+
+    /// A client from `VLENS_API_KEY` and `VLENS_BASE_URL`; admin credentials are read too
+    /// when `VLENS_TENANCY_NAME`, `VLENS_USERNAME` and `VLENS_PASSWORD` are all set.
+    pub fn from_env() -> Result<Self, Error> {
+        let client = Self::new(Config::from_env(Provider::Vlens)?)?;
+        Ok(match AdminCredentials::from_env() {
+            Ok(creds) => client.with_admin(creds),
+            Err(_) => client,
+        })
+    }
+
+    /// Uses another origin for iframe URLs (default `https://app.vlenseg.com`); same rules as
+    /// base URLs (https, or http on loopback).
+    pub fn with_iframe_origin(mut self, origin: &str) -> Result<Self, Error> {
+        let origin = crate::config::validate_base_url(Provider::Vlens, origin)?;
+        self.iframe_origin = Arc::from(origin);
+        Ok(self)
+    }
+
+    /// Adds admin credentials, needed for invitations. Tokens are cached and renewed.
+    pub fn with_admin(mut self, credentials: AdminCredentials) -> Self {
+        self.admin = Some(Arc::new(AdminAuth::new(credentials)));
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.core.config
+    }
+
+    /// Starts an auth session (API key only).
+    pub fn auth_session(&self) -> AuthSessionBuilder<'_> {
+        AuthSessionBuilder { client: self, user: UserSpec::default() }
+    }
+
+    /// Starts an invitation (API key and admin token), with pre-filled fields.
+    pub fn invitation(&self) -> InvitationBuilder<'_> {
+        InvitationBuilder { client: self, user: UserSpec::default(), fields: BTreeMap::new() }
+    }
+
+    /// A valid admin access token: cached, renewed with the refresh token shortly before it
+    /// expires, or obtained by a fresh login. Concurrent callers share one login.
+    pub async fn admin_token(&self) -> Result<Secret, Error> {
+        let admin = self.admin.as_ref().ok_or_else(|| {
+            Error::config(
+                "vlens: invitations need admin credentials: call `with_admin` or set \
+                 VLENS_TENANCY_NAME, VLENS_USERNAME and VLENS_PASSWORD",
+            )
+        })?;
+        admin.access_token(&self.core).await
+    }
+
+    /// The template fields of a contract (business request) type: the keys an invitation can
+    /// pre-fill. Sends the admin bearer token when admin credentials are configured.
+    pub async fn template_fields(&self, request_type_id: i32) -> Result<TemplateFields, Error> {
+        let key = self.core.config.require_api_key()?.expose().to_string();
+        let bearer = match &self.admin {
+            Some(_) => Some(format!("Bearer {}", self.admin_token().await?.expose())),
+            None => None,
+        };
+        let out = self
+            .core
+            .call(
+                TEMPLATE_FIELDS,
+                |hooks, http, base| async move {
+                    let c = raw::Client::new_with_client(&base, http, hooks);
+                    let mut req = c
+                        .get_business_request_type_template_fields()
+                        .api_key(key)
+                        .request_type_id(request_type_id);
+                    if let Some(b) = bearer {
+                        req = req.authorization(b);
+                    }
+                    req.send().await
+                },
+                envelope_error,
+            )
+            .await?;
+        let status = out.status().as_u16();
+        let out = out.into_inner();
+        match (out.error_code, out.data) {
+            (None | Some(0), Some(data)) => Ok(TemplateFields::from_raw(data)),
+            (None | Some(0), None) => Err(Error::new(ErrorKind::UnexpectedResponse)
+                .with_status(Some(status))
+                .with_message("the envelope has no error code and no template in `data`")
+                .at(Provider::Vlens, TEMPLATE_FIELDS.name)),
+            (Some(code), _) => Err(Error::api(
+                Some(status),
+                envelope_error(
+                    status,
+                    &reqwest::header::HeaderMap::new(),
+                    types::ApiOutput {
+                        data: None,
+                        error_code: Some(code),
+                        error_descriptions: out.error_descriptions,
+                        error_message: out.error_message,
+                    },
+                ),
+            )
+            .at(Provider::Vlens, TEMPLATE_FIELDS.name)),
+        }
+    }
+
+    fn session(&self, token: Secret) -> VlensSession {
+        VlensSession { token, iframe_origin: self.iframe_origin.clone() }
+    }
+}
+
+/// The user and permissions shared by auth sessions and invitations.
+#[derive(Default, Clone)]
+struct UserSpec {
+    phone: Option<String>,
+    email: Option<String>,
+    contract_types: Vec<i64>,
+    minimal_signature_flow: Option<bool>,
+    digital_identity_only: Option<bool>,
+    user_public_key: Option<String>,
+}
+
+/// What the user-facing builders share; validated before any request.
+struct ValidUser {
+    phone: Option<String>,
+    email: Option<String>,
+    permissions: Option<types::SessionPermissions>,
+    user_public_key: Option<String>,
+}
+
+impl UserSpec {
+    fn validate(&self) -> Result<ValidUser, Error> {
+        match (&self.phone, &self.email) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid_input(
+                    "phone",
+                    "give a phone number or an email address, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(Error::invalid_input(
+                    "phone",
+                    "the user is identified by a phone number or an email address: give one",
+                ));
+            }
+            (Some(p), None) => validate::phone_e164("phone", p)?,
+            (None, Some(e)) => validate::email("email", e)?,
+        }
+        if let Some(bad) = self.contract_types.iter().find(|id| **id <= 0) {
+            return Err(Error::invalid_input(
+                "contract_type",
+                format!("contract type ids are positive integers, got {bad}"),
+            ));
+        }
+        let user_public_key = self
+            .user_public_key
+            .as_deref()
+            .map(|pem| validate::rsa_public_key_pem("user_public_key", pem))
+            .transpose()?;
+        let permissions = if self.contract_types.is_empty()
+            && self.minimal_signature_flow.is_none()
+            && self.digital_identity_only.is_none()
+        {
+            None
+        } else {
+            Some(types::SessionPermissions {
+                allowed_contract_type_ids: self.contract_types.clone(),
+                digital_identity_only: self.digital_identity_only,
+                minimal_signature_flow: self.minimal_signature_flow,
+            })
+        };
+        Ok(ValidUser {
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            permissions,
+            user_public_key,
+        })
+    }
+}
+
+macro_rules! user_setters {
+    () => {
+        /// Identifies the user by an E.164 phone number (`+201234567890`). Exclusive with
+        /// [`email`](Self::email).
+        pub fn phone(mut self, phone: impl Into<String>) -> Self {
+            self.user.phone = Some(phone.into());
+            self
+        }
+
+        /// Identifies the user by email address. Exclusive with [`phone`](Self::phone).
+        pub fn email(mut self, email: impl Into<String>) -> Self {
+            self.user.email = Some(email.into());
+            self
+        }
+
+        /// Allows one contract type id in the session (repeatable).
+        pub fn contract_type(mut self, id: i64) -> Self {
+            self.user.contract_types.push(id);
+            self
+        }
+
+        /// Allows these contract type ids in the session.
+        pub fn contract_types(mut self, ids: impl IntoIterator<Item = i64>) -> Self {
+            self.user.contract_types.extend(ids);
+            self
+        }
+
+        /// Skip optional steps and use the streamlined signing flow.
+        pub fn minimal_signature_flow(mut self, on: bool) -> Self {
+            self.user.minimal_signature_flow = Some(on);
+            self
+        }
+
+        /// KYC only, no contract creation (`DigitalIdentityOnly`).
+        pub fn digital_identity_only(mut self, on: bool) -> Self {
+            self.user.digital_identity_only = Some(on);
+            self
+        }
+
+        /// An RSA public key (PEM) with which Vlens encrypts the session token.
+        pub fn user_public_key(mut self, pem: impl Into<String>) -> Self {
+            self.user.user_public_key = Some(pem.into());
+            self
+        }
+    };
+}
+
+/// Builds a `CreateAuthSession` request. See [`VlensClient::auth_session`].
+#[must_use = "call `send` to create the session"]
+pub struct AuthSessionBuilder<'a> {
+    client: &'a VlensClient,
+    user: UserSpec,
+}
+
+impl AuthSessionBuilder<'_> {
+    user_setters!();
+
+    /// Validates the input (nothing is sent when it is invalid) and creates the session.
+    pub async fn send(self) -> Result<VlensSession, Error> {
+        let user = self.user.validate()?;
+        let key = self.client.core.config.require_api_key()?.expose().to_string();
+        let body = types::CreateAuthSessionInput {
+            email: user.email,
+            phone_number: user.phone,
+            session_permissions: user.permissions,
+            user_public_key: user.user_public_key,
+        };
+        let out = self
+            .client
+            .core
+            .call(
+                CREATE_AUTH_SESSION,
+                |hooks, http, base| async move {
+                    let c = raw::Client::new_with_client(&base, http, hooks);
+                    c.create_auth_session().api_key(key).body(body).send().await
+                },
+                envelope_error,
+            )
+            .await?;
+        let status = out.status().as_u16();
+        let token = token_from_envelope(CREATE_AUTH_SESSION, status, out.into_inner())?;
+        Ok(self.client.session(token))
+    }
+}
+
+/// Builds a `CreateInvitation` request. See [`VlensClient::invitation`].
+#[must_use = "call `send` to create the invitation"]
+pub struct InvitationBuilder<'a> {
+    client: &'a VlensClient,
+    user: UserSpec,
+    fields: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl InvitationBuilder<'_> {
+    user_setters!();
+
+    /// Pre-fills field `key` of contract type `contract_type_id` with `value`
+    /// (`RequestFieldsValues["<id>"]["<key>"]`). Keys come from
+    /// [`VlensClient::template_fields`].
+    pub fn field(
+        mut self,
+        contract_type_id: i64,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.fields
+            .entry(contract_type_id.to_string())
+            .or_default()
+            .insert(key.into(), value.into());
+        self
+    }
+
+    /// The pre-filled values so far, keyed by contract type id then field key.
+    pub fn fields(&self) -> &BTreeMap<String, BTreeMap<String, String>> {
+        &self.fields
+    }
+
+    /// Checks that every pre-filled key of `contract_type_id` exists in `template`
+    /// (nothing is sent); the error names the first unknown key.
+    pub fn check_against(
+        self,
+        contract_type_id: i64,
+        template: &TemplateFields,
+    ) -> Result<Self, Error> {
+        if let Some(values) = self.fields.get(&contract_type_id.to_string()) {
+            template.check_keys(values.keys().map(String::as_str))?;
+        }
+        Ok(self)
+    }
+
+    fn validate_fields(&self) -> Result<(), Error> {
+        for (type_id, values) in &self.fields {
+            for key in values.keys() {
+                if key.trim().is_empty() || key.chars().any(char::is_control) {
+                    return Err(Error::invalid_input(
+                        "field",
+                        format!("field keys of contract type {type_id} must be non-empty text"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates the input (nothing is sent when it is invalid), obtains an admin token, and
+    /// creates the invitation. A 401 renews the admin token once and repeats the call once.
+    pub async fn send(self) -> Result<VlensSession, Error> {
+        let user = self.user.validate()?;
+        self.validate_fields()?;
+        let client = self.client;
+        let key = client.core.config.require_api_key()?.expose().to_string();
+        let request_fields = (!self.fields.is_empty()).then(|| {
+            let map = self.fields.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect();
+            types::RequestFieldsValues(map)
+        });
+        let body = types::CreateInvitationInput {
+            session_input: types::InvitationSessionInput {
+                email: user.email,
+                phone_number: user.phone,
+                request_fields_values: request_fields,
+                session_permissions: user.permissions,
+                user_public_key: user.user_public_key,
+            },
+        };
+        let mut renewed = false;
+        loop {
+            let bearer = format!("Bearer {}", client.admin_token().await?.expose());
+            let (key, body) = (key.clone(), body.clone());
+            let result = client
+                .core
+                .call(
+                    CREATE_INVITATION,
+                    |hooks, http, base| async move {
+                        let c = raw::Client::new_with_client(&base, http, hooks);
+                        c.create_invitation()
+                            .api_key(key)
+                            .authorization(bearer)
+                            .body(body)
+                            .send()
+                            .await
+                    },
+                    envelope_error,
+                )
+                .await;
+            match result {
+                Err(e) if e.status() == Some(401) && !renewed => {
+                    renewed = true;
+                    if let Some(admin) = &client.admin {
+                        admin.invalidate().await;
+                    }
+                }
+                Err(e) => return Err(e),
+                Ok(out) => {
+                    let status = out.status().as_u16();
+                    let token = token_from_envelope(CREATE_INVITATION, status, out.into_inner())?;
+                    return Ok(client.session(token));
+                }
+            }
+        }
+    }
+}
+
+/// A Vlens session: the token and what the frontend needs to load the iframe.
+///
+/// ```
+/// # use embed_sessions::vlens::VlensSession;
+/// # fn show(session: &VlensSession) {
+/// let url = session.iframe_url(); // https://app.vlenseg.com/session?token=...
+/// let html = session.iframe_html(); // <iframe ... allow="camera; microphone">
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct VlensSession {
+    token: Secret,
+    iframe_origin: Arc<str>,
+}
+
+impl fmt::Debug for VlensSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VlensSession")
+            .field("token", &self.token)
+            .field("iframe_origin", &self.iframe_origin)
+            .finish()
+    }
+}
+
+/// Characters kept as they are in the token query parameter (RFC 3986 unreserved).
+const QUERY_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+impl VlensSession {
+    /// The session token.
+    pub fn token(&self) -> &Secret {
+        &self.token
+    }
+
+    /// The iframe URL: `<origin>/session?token=<percent-encoded token>`. It contains the
+    /// token: hand it to the user's browser only.
+    pub fn iframe_url(&self) -> String {
+        let token = percent_encoding::utf8_percent_encode(self.token.expose(), QUERY_VALUE);
+        format!("{}/session?token={token}", self.iframe_origin)
+    }
+
+    /// An HTML snippet loading the session, with the `allow="camera; microphone"` attribute
+    /// that liveness detection requires.
+    pub fn iframe_html(&self) -> String {
+        let url = self.iframe_url().replace('&', "&amp;").replace('"', "&quot;");
+        format!(
+            "<iframe src=\"{url}\" width=\"100%\" height=\"700\" allow=\"camera; microphone\"></iframe>"
+        )
+    }
+}
