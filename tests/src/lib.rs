@@ -33,3 +33,38 @@ pub fn strip_nulls(v: &mut serde_json::Value) {
         _ => {}
     }
 }
+
+/// The text of the page in `shared/seeds/` whose file name starts with `prefix` (e.g. `"003_"`).
+pub fn seed_text(prefix: &str) -> String {
+    let dir = shared_dir().join("seeds");
+    let mut matches: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("readable seeds/ entry").path())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix)))
+        .collect();
+    assert_eq!(matches.len(), 1, "exactly one seed named {prefix}* in {}: {matches:?}", dir.display());
+    let path = matches.remove(0);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every top-level JSON object embedded in a prose page, in order of appearance. Each `{` that
+/// starts a valid JSON value is decoded and scanning resumes after that value; a `{` that starts no
+/// valid JSON (a path template like `{id}`, a schematic `{…}`) is skipped, so fix placeholders up
+/// before calling this, or the objects nested inside a broken example are returned instead.
+pub fn json_objects(text: &str) -> Vec<serde_json::Value> {
+    let mut found = Vec::new();
+    let mut pos = 0;
+    while let Some(offset) = text[pos..].find('{') {
+        let start = pos + offset;
+        let mut stream =
+            serde_json::Deserializer::from_str(&text[start..]).into_iter::<serde_json::Value>();
+        match stream.next() {
+            Some(Ok(value)) => {
+                pos = start + stream.byte_offset();
+                found.push(value);
+            }
+            _ => pos = start + 1,
+        }
+    }
+    found
+}

@@ -185,7 +185,9 @@ impl Error {
     }
 
     pub(crate) fn with_excerpt(mut self, body: &[u8]) -> Self {
-        self.inner.excerpt = Some(crate::redact::excerpt(body));
+        // Unknown status: treat as a success body (the stricter redaction).
+        let success = self.inner.status.is_none_or(|s| (200..300).contains(&s));
+        self.inner.excerpt = Some(crate::redact::excerpt(body, success));
         self
     }
 

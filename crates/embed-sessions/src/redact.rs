@@ -69,16 +69,69 @@ pub(crate) fn one_line(s: &str, limit: usize) -> String {
     while !s.is_char_boundary(cut) {
         cut -= 1;
     }
-    let mut out: String = s[..cut].chars().flat_map(char::escape_default).collect();
+    let mut out = String::with_capacity(cut + 8);
+    for c in s[..cut].chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
     if cut < s.len() {
         out.push_str("...");
     }
     out
 }
 
+/// Replaces every string *value* (not object keys) by `"…"`, in text that may be truncated.
+fn hide_string_values(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        // Find the end of this string literal.
+        let mut end = None;
+        let mut escaped = false;
+        for (j, d) in chars.by_ref() {
+            match (escaped, d) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => {
+                    end = Some(j);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = end else {
+            out.push_str("\"…");
+            return out;
+        };
+        let is_key = s[end + 1..].trim_start().starts_with(':');
+        if is_key {
+            out.push_str(&s[i..=end]);
+        } else {
+            out.push_str("\"…\"");
+        }
+    }
+    out
+}
+
 /// A bounded excerpt of `body` with secret-looking values redacted: at most
-/// [`EXCERPT_LIMIT`] bytes of the body, escaped onto one line.
-pub(crate) fn excerpt(body: &[u8]) -> String {
+/// [`EXCERPT_LIMIT`] bytes of the body, escaped onto one line. A successful response may
+/// carry a token under any name (Vlens puts it in `data`), so for those only the shape is
+/// kept: every string value becomes `"…"`.
+pub(crate) fn excerpt(body: &[u8], success: bool) -> String {
+    if success {
+        let head = &body[..body.len().min(64 * 1024)];
+        if head.is_empty() {
+            return "(empty)".into();
+        }
+        return one_line(&hide_string_values(&String::from_utf8_lossy(head)), EXCERPT_LIMIT);
+    }
     if body.is_empty() {
         return "(empty)".into();
     }
@@ -102,17 +155,21 @@ mod tests {
     #[test]
     fn excerpts_are_bounded_and_redacted() {
         let body = br#"{"accessToken":"tok_secret_1","tenantId":"t","nested":{"api_key":"k9"}}"#;
-        let e = excerpt(body);
+        let e = excerpt(body, false);
         assert!(!e.contains("tok_secret_1") && !e.contains("k9"), "{e}");
         assert!(e.contains("tenantId"));
         let truncated = br#"{"data":{"token":"tok_secret_2","refreshToken":"r3"#;
-        let e = excerpt(truncated);
+        let e = excerpt(truncated, false);
         assert!(!e.contains("tok_secret_2") && !e.contains("r3"), "{e}");
         let big = vec![b'x'; 10_000];
-        assert!(excerpt(&big).len() <= EXCERPT_LIMIT + 3);
-        assert_eq!(excerpt(b""), "(empty)");
-        assert_eq!(excerpt(b"<html>\n502</html>"), "<html>\\n502</html>");
+        assert!(excerpt(&big, false).len() <= EXCERPT_LIMIT + 3);
+        assert_eq!(excerpt(b"", false), "(empty)");
+        assert_eq!(excerpt(b"", true), "(empty)");
+        assert_eq!(excerpt(b"<html>\n502</html>", false), "<html>\\n502</html>");
         let multibyte = "é".repeat(600);
-        assert!(excerpt(multibyte.as_bytes()).ends_with("..."));
+        assert!(excerpt(multibyte.as_bytes(), false).ends_with("..."));
+        let ok = excerpt(br#"{"data":"tok-9","n":[1,"x\"y"],"error_co"#, true);
+        // An unterminated string may be a value: hidden too.
+        assert_eq!(ok, r#"{"data":"…","n":[1,"…"],"…"#);
     }
 }

@@ -145,7 +145,12 @@ impl AdminAuth {
                         return Ok(access);
                     }
                     Err(e) => {
-                        tracing::debug!(error = %e, "vlens admin token refresh failed; logging in again");
+                        // Kind and status only: a provider message could echo the token.
+                        tracing::debug!(
+                            kind = ?e.kind(),
+                            status = ?e.status(),
+                            "vlens admin token refresh failed; logging in again"
+                        );
                     }
                 }
             }
