@@ -42,7 +42,12 @@ pub fn seed_text(prefix: &str) -> String {
         .map(|entry| entry.expect("readable seeds/ entry").path())
         .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix)))
         .collect();
-    assert_eq!(matches.len(), 1, "exactly one seed named {prefix}* in {}: {matches:?}", dir.display());
+    assert_eq!(
+        matches.len(),
+        1,
+        "exactly one seed named {prefix}* in {}: {matches:?}",
+        dir.display()
+    );
     let path = matches.remove(0);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -68,3 +73,5 @@ pub fn json_objects(text: &str) -> Vec<serde_json::Value> {
     }
     found
 }
+
+pub mod fault;

@@ -42,8 +42,12 @@ fn raw_headers(when: When, auth: Option<&str>, request_id: &str) -> When {
         .header("api-version", "1.0.0")
         .header("accept", "application/json");
     match auth {
-        Some(token) => when.header("X-Bunq-Client-Authentication", token).header("X-Bunq-Client-Signature", SIG),
-        None => when.header_missing("X-Bunq-Client-Authentication").header_missing("X-Bunq-Client-Signature"),
+        Some(token) => when
+            .header("X-Bunq-Client-Authentication", token)
+            .header("X-Bunq-Client-Signature", SIG),
+        None => when
+            .header_missing("X-Bunq-Client-Authentication")
+            .header_missing("X-Bunq-Client-Signature"),
     }
 }
 
@@ -109,12 +113,17 @@ async fn create_installation() {
         match item {
             types::InstallationItem::Id(i) => id = Some(i.id),
             types::InstallationItem::Token(t) => token = Some(t.token.clone()),
-            types::InstallationItem::ServerPublicKey(k) => server_key = Some(k.server_public_key.clone()),
+            types::InstallationItem::ServerPublicKey(k) => {
+                server_key = Some(k.server_public_key.clone())
+            }
         }
     }
     assert_eq!(id, Some(81));
     assert_eq!(token.as_deref(), Some("installation-token"));
-    assert_eq!(server_key.as_deref(), Some("-----BEGIN PUBLIC KEY-----\nSERVER\n-----END PUBLIC KEY-----\n"));
+    assert_eq!(
+        server_key.as_deref(),
+        Some("-----BEGIN PUBLIC KEY-----\nSERVER\n-----END PUBLIC KEY-----\n")
+    );
     mock.assert_calls_async(1).await;
 }
 
@@ -243,7 +252,13 @@ async fn create_session_server_466_and_490() {
     let c = client(&server);
     let body = types::SessionServerCreate { secret: "k".into() };
 
-    let err = c.create_session_server().x_bunq_client_authentication("t").body(body.clone()).send().await.unwrap_err();
+    let err = c
+        .create_session_server()
+        .x_bunq_client_authentication("t")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(466));
     let (status, descriptions) = error_entries(err);
     assert_eq!(status, 466);
@@ -274,10 +289,11 @@ async fn delete_session() {
             .path("/session/2173");
         respond(then.into_inner(), 200, r#"{"Response":[]}"#);
     });
-    let out = bunq_headers!(client(&server).delete_session().item_id(2173), "session-token", "req-4")
-        .send()
-        .await
-        .unwrap();
+    let out =
+        bunq_headers!(client(&server).delete_session().item_id(2173), "session-token", "req-4")
+            .send()
+            .await
+            .unwrap();
     assert_eq!(out.status().as_u16(), 200);
     let out: types::DeleteSessionResponse = out.into_inner();
     assert!(out.response.is_empty());
@@ -336,12 +352,16 @@ async fn create_partner_user_provision() {
             }));
         respond(then.into_inner(), 200, r#"{"Response":[{"Id":{"id":429307}}]}"#);
     });
-    let out = bunq_headers!(client(&server).create_partner_user_provision(), "partner-session", "req-5")
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
-    assert!(matches!(out.response.as_slice(), [types::PartnerUserProvisionItem::Id(types::Id { id: 429307 })]));
+    let out =
+        bunq_headers!(client(&server).create_partner_user_provision(), "partner-session", "req-5")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+    assert!(matches!(
+        out.response.as_slice(),
+        [types::PartnerUserProvisionItem::Id(types::Id { id: 429307 })]
+    ));
     assert!(out.pagination.is_none());
     mock.assert_calls_async(1).await;
 
@@ -385,10 +405,14 @@ async fn get_partner_user_provision_ready() {
             .path("/partner-user-provision/429307");
         respond(then.into_inner(), 200, PROVISION_READY);
     });
-    let out = bunq_headers!(client(&server).get_partner_user_provision().id(429307), "partner-session", "req-6")
-        .send()
-        .await
-        .unwrap();
+    let out = bunq_headers!(
+        client(&server).get_partner_user_provision().id(429307),
+        "partner-session",
+        "req-6"
+    )
+    .send()
+    .await
+    .unwrap();
     let p = provision(&out.response[0]);
     assert_eq!(p.id, Some(429307));
     assert_eq!(p.sub_status.as_deref(), Some("PENDING_PROCESS_USER_ONBOARDING"));
@@ -424,8 +448,12 @@ async fn get_partner_user_provision_ready() {
 #[tokio::test]
 async fn update_partner_user_provision() {
     let server = MockServer::start_async().await;
-    let reset = types::PartnerUserProvisionUpdate { status: types::PartnerUserProvisionUpdateStatus::TokenResetRequested };
-    let cancel = types::PartnerUserProvisionUpdate { status: types::PartnerUserProvisionUpdateStatus::Cancelled };
+    let reset = types::PartnerUserProvisionUpdate {
+        status: types::PartnerUserProvisionUpdateStatus::TokenResetRequested,
+    };
+    let cancel = types::PartnerUserProvisionUpdate {
+        status: types::PartnerUserProvisionUpdateStatus::Cancelled,
+    };
     let m_reset = server.update_partner_user_provision(|when, then| {
         let when = bunq_headers!(when.id(429307), "partner-session", "req-7").body(&reset);
         raw_headers(when.into_inner(), Some("partner-session"), "req-7")
@@ -439,14 +467,21 @@ async fn update_partner_user_provision() {
         respond(then.into_inner(), 200, r#"{"Response":[{"Id":{"id":429308}}]}"#);
     });
     let c = client(&server);
-    let out = bunq_headers!(c.update_partner_user_provision().id(429307), "partner-session", "req-7")
-        .body(reset)
-        .send()
-        .await
-        .unwrap();
-    assert!(matches!(out.response.as_slice(), [types::PartnerUserProvisionItem::Id(types::Id { id: 429307 })]));
+    let out =
+        bunq_headers!(c.update_partner_user_provision().id(429307), "partner-session", "req-7")
+            .body(reset)
+            .send()
+            .await
+            .unwrap();
+    assert!(matches!(
+        out.response.as_slice(),
+        [types::PartnerUserProvisionItem::Id(types::Id { id: 429307 })]
+    ));
     let out = c.update_partner_user_provision().id(429308).body(cancel).send().await.unwrap();
-    assert!(matches!(out.response.as_slice(), [types::PartnerUserProvisionItem::Id(types::Id { id: 429308 })]));
+    assert!(matches!(
+        out.response.as_slice(),
+        [types::PartnerUserProvisionItem::Id(types::Id { id: 429308 })]
+    ));
     m_reset.assert_calls_async(1).await;
     m_cancel.assert_calls_async(1).await;
 }
@@ -488,11 +523,12 @@ async fn create_notification_filter_url() {
         respond(then.into_inner(), 200, r#"{"Response":[]}"#);
     });
     let c = client(&server);
-    let out = bunq_headers!(c.create_notification_filter_url().user_id(1364), "user-session", "req-8")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let out =
+        bunq_headers!(c.create_notification_filter_url().user_id(1364), "user-session", "req-8")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
     let targets: Vec<_> = out
         .response
         .iter()
@@ -504,7 +540,11 @@ async fn create_notification_filter_url() {
         targets,
         [
             (Some(111), "MUTATION".to_string(), "https://test.example/webhook".to_string()),
-            (Some(112), "PARTNER_USER_PROVISION".to_string(), "https://test.example/provision".to_string())
+            (
+                Some(112),
+                "PARTNER_USER_PROVISION".to_string(),
+                "https://test.example/provision".to_string()
+            )
         ]
     );
     let types::NotificationFilterUrlItem::NotificationFilterUrl(first) = &out.response[0];
@@ -539,18 +579,26 @@ async fn list_notification_filter_url_with_paging() {
     });
     let no_query = server.list_notification_filter_url(|when, then| {
         when.user_id(1).count(None).older_id(None).newer_id(None);
-        respond(then.into_inner(), 200, r#"{"Response":[],"Pagination":{"future_url":null,"newer_url":null,"older_url":null}}"#);
+        respond(
+            then.into_inner(),
+            200,
+            r#"{"Response":[],"Pagination":{"future_url":null,"newer_url":null,"older_url":null}}"#,
+        );
     });
     let c = client(&server);
-    let out = bunq_headers!(c.list_notification_filter_url().user_id(1364), "user-session", "req-9")
-        .count(200u64)
-        .older_id(500)
-        .send()
-        .await
-        .unwrap();
+    let out =
+        bunq_headers!(c.list_notification_filter_url().user_id(1364), "user-session", "req-9")
+            .count(200u64)
+            .older_id(500)
+            .send()
+            .await
+            .unwrap();
     assert_eq!(out.response.len(), 2);
     let paging = out.pagination.as_ref().unwrap();
-    assert_eq!(paging.older_url.as_deref(), Some("/v1/user/1364/notification-filter-url?older_id=111"));
+    assert_eq!(
+        paging.older_url.as_deref(),
+        Some("/v1/user/1364/notification-filter-url?older_id=111")
+    );
     assert_eq!(paging.newer_url, None);
     let out = c.list_notification_filter_url().user_id(1).send().await.unwrap();
     assert!(out.response.is_empty());
@@ -566,7 +614,9 @@ async fn list_notification_filter_url_with_paging() {
 async fn create_notification_filter_push() {
     let server = MockServer::start_async().await;
     let body = types::NotificationFilterPushCreate {
-        notification_filters: vec![types::NotificationFilterPushRule { category: "SCHEDULE_RESULT".into() }],
+        notification_filters: vec![types::NotificationFilterPushRule {
+            category: "SCHEDULE_RESULT".into(),
+        }],
     };
     let mock = server.create_notification_filter_push(|when, then| {
         let when = bunq_headers!(when.user_id(1364), "user-session", "req-10").body(&body);
@@ -580,11 +630,15 @@ async fn create_notification_filter_push() {
             r#"{"Response":[{"NotificationFilterPush":{"id":5,"created":"2024-01-01 00:00:00.000000","updated":"2024-01-01 00:00:00.000000","category":"SCHEDULE_RESULT","all_user_id":[]}}]}"#,
         );
     });
-    let out = bunq_headers!(client(&server).create_notification_filter_push().user_id(1364), "user-session", "req-10")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let out = bunq_headers!(
+        client(&server).create_notification_filter_push().user_id(1364),
+        "user-session",
+        "req-10"
+    )
+    .body(body)
+    .send()
+    .await
+    .unwrap();
     let types::NotificationFilterPushItem::NotificationFilterPush(f) = &out.response[0];
     assert_eq!((f.id, f.category.as_deref()), (Some(5), Some("SCHEDULE_RESULT")));
     assert_eq!(f.all_user_id, Some(vec![]));
@@ -606,47 +660,67 @@ async fn list_notification_filter_push() {
             r#"{"Response":[{"NotificationFilterPush":{"id":5,"category":"SCHEDULE_RESULT"}},{"NotificationFilterPush":{"id":6,"category":"PAYMENT"}}],"Pagination":{"future_url":null,"newer_url":null,"older_url":null}}"#,
         );
     });
-    let out = bunq_headers!(client(&server).list_notification_filter_push().user_id(1364), "user-session", "req-11")
-        .count(10u64)
-        .send()
-        .await
-        .unwrap();
+    let out = bunq_headers!(
+        client(&server).list_notification_filter_push().user_id(1364),
+        "user-session",
+        "req-11"
+    )
+    .count(10u64)
+    .send()
+    .await
+    .unwrap();
     let categories: Vec<_> = out
         .response
         .iter()
-        .map(|types::NotificationFilterPushItem::NotificationFilterPush(f)| f.category.as_deref().unwrap())
+        .map(|types::NotificationFilterPushItem::NotificationFilterPush(f)| {
+            f.category.as_deref().unwrap()
+        })
         .collect();
     assert_eq!(categories, ["SCHEDULE_RESULT", "PAYMENT"]);
     mock.assert_calls_async(1).await;
 }
 
-/// Calls every operation once and returns each result with its success value dropped.
-async fn call_every_operation(c: &Client) -> Vec<(&'static str, Result<(), Error<types::BunqError>>)> {
-    fn unit<T>(r: Result<T, Error<types::BunqError>>) -> Result<(), Error<types::BunqError>> {
-        r.map(|_| ())
+/// Calls every operation once and returns each operation's error (`None` when it succeeded).
+async fn call_every_operation(c: &Client) -> Vec<(&'static str, Option<Error<types::BunqError>>)> {
+    fn error_of<T>(r: Result<T, Error<types::BunqError>>) -> Option<Error<types::BunqError>> {
+        r.err()
     }
     vec![
         (
             "create_installation",
-            unit(c.create_installation().body(types::InstallationCreate { client_public_key: PEM.into() }).send().await),
+            error_of(
+                c.create_installation()
+                    .body(types::InstallationCreate { client_public_key: PEM.into() })
+                    .send()
+                    .await,
+            ),
         ),
         (
             "create_device_server",
-            unit(
+            error_of(
                 c.create_device_server()
-                    .body(types::DeviceServerCreate { description: "d".into(), secret: "s".into(), permitted_ips: vec![] })
+                    .body(types::DeviceServerCreate {
+                        description: "d".into(),
+                        secret: "s".into(),
+                        permitted_ips: vec![],
+                    })
                     .send()
                     .await,
             ),
         ),
         (
             "create_session_server",
-            unit(c.create_session_server().body(types::SessionServerCreate { secret: "s".into() }).send().await),
+            error_of(
+                c.create_session_server()
+                    .body(types::SessionServerCreate { secret: "s".into() })
+                    .send()
+                    .await,
+            ),
         ),
-        ("delete_session", unit(c.delete_session().item_id(1).send().await)),
+        ("delete_session", error_of(c.delete_session().item_id(1).send().await)),
         (
             "create_partner_user_provision",
-            unit(
+            error_of(
                 c.create_partner_user_provision()
                     .body(types::PartnerUserProvisionCreate {
                         external_uuid: uuid::Uuid::nil(),
@@ -660,10 +734,10 @@ async fn call_every_operation(c: &Client) -> Vec<(&'static str, Result<(), Error
                     .await,
             ),
         ),
-        ("get_partner_user_provision", unit(c.get_partner_user_provision().id(1).send().await)),
+        ("get_partner_user_provision", error_of(c.get_partner_user_provision().id(1).send().await)),
         (
             "update_partner_user_provision",
-            unit(
+            error_of(
                 c.update_partner_user_provision()
                     .id(1)
                     .body(types::PartnerUserProvisionUpdate {
@@ -675,7 +749,7 @@ async fn call_every_operation(c: &Client) -> Vec<(&'static str, Result<(), Error
         ),
         (
             "create_notification_filter_url",
-            unit(
+            error_of(
                 c.create_notification_filter_url()
                     .user_id(1)
                     .body(types::NotificationFilterUrlCreate { notification_filters: vec![] })
@@ -683,10 +757,13 @@ async fn call_every_operation(c: &Client) -> Vec<(&'static str, Result<(), Error
                     .await,
             ),
         ),
-        ("list_notification_filter_url", unit(c.list_notification_filter_url().user_id(1).send().await)),
+        (
+            "list_notification_filter_url",
+            error_of(c.list_notification_filter_url().user_id(1).send().await),
+        ),
         (
             "create_notification_filter_push",
-            unit(
+            error_of(
                 c.create_notification_filter_push()
                     .user_id(1)
                     .body(types::NotificationFilterPushCreate { notification_filters: vec![] })
@@ -694,7 +771,10 @@ async fn call_every_operation(c: &Client) -> Vec<(&'static str, Result<(), Error
                     .await,
             ),
         ),
-        ("list_notification_filter_push", unit(c.list_notification_filter_push().user_id(1).send().await)),
+        (
+            "list_notification_filter_push",
+            error_of(c.list_notification_filter_push().user_id(1).send().await),
+        ),
     ]
 }
 
@@ -714,7 +794,7 @@ async fn every_operation_decodes_4xx_error_bodies() {
         let results = call_every_operation(&client(&server)).await;
         assert_eq!(results.len(), 11);
         for (op, result) in results {
-            let err = result.expect_err(op);
+            let err = result.unwrap_or_else(|| panic!("{op} succeeded"));
             assert_eq!(err.status().map(|s| s.as_u16()), Some(status), "{op}");
             let (got, descriptions) = error_entries(err);
             assert_eq!(got, status, "{op}");
@@ -732,7 +812,7 @@ async fn non_json_and_5xx_responses() {
         then.status(502).header("content-type", "text/html").body("<html>Bad gateway</html>");
     });
     for (op, result) in call_every_operation(&client(&server)).await {
-        match result.expect_err(op) {
+        match result.unwrap_or_else(|| panic!("{op} succeeded")) {
             Error::UnexpectedResponse(resp) => {
                 assert_eq!(resp.status().as_u16(), 502, "{op}");
                 assert_eq!(resp.text().await.unwrap(), "<html>Bad gateway</html>", "{op}");
@@ -746,7 +826,11 @@ async fn non_json_and_5xx_responses() {
     let server = MockServer::start_async().await;
     server.delete_session(|when, then| {
         when.item_id(1);
-        respond(then.into_inner(), 500, r#"{"Error":[{"error_description":"Please contact bunq."}]}"#);
+        respond(
+            then.into_inner(),
+            500,
+            r#"{"Error":[{"error_description":"Please contact bunq."}]}"#,
+        );
     });
     match client(&server).delete_session().item_id(1).send().await.unwrap_err() {
         Error::UnexpectedResponse(resp) => {
@@ -763,7 +847,10 @@ async fn non_json_and_5xx_responses() {
         then.status(429).header("content-type", "text/html").body("<html>slow down</html>");
     });
     let err = client(&server).get_partner_user_provision().id(1).send().await.unwrap_err();
-    assert!(matches!(&err, Error::InvalidResponsePayload(b, _) if &b[..] == b"<html>slow down</html>"), "{err:?}");
+    assert!(
+        matches!(&err, Error::InvalidResponsePayload(b, _) if &b[..] == b"<html>slow down</html>"),
+        "{err:?}"
+    );
     assert_eq!(err.status(), None);
 }
 
@@ -774,10 +861,22 @@ async fn base_url_carries_the_v1_prefix() {
     let server = MockServer::start_async().await;
     let mock = server.mock(|when, then| {
         when.method("POST").path("/v1/session-server");
-        respond(then, 200, r#"{"Response":[{"Id":{"id":1}},{"Token":{"token":"t"}},{"UserPerson":{"id":9}}]}"#);
+        respond(
+            then,
+            200,
+            r#"{"Response":[{"Id":{"id":1}},{"Token":{"token":"t"}},{"UserPerson":{"id":9}}]}"#,
+        );
     });
     let c = Client::new(&format!("{}/v1", server.base_url()), Default::default());
-    let out = c.create_session_server().body(types::SessionServerCreate { secret: "s".into() }).send().await.unwrap();
-    assert!(matches!(out.response[2], types::SessionServerItem::UserPerson(types::UserPerson { id: 9, .. })));
+    let out = c
+        .create_session_server()
+        .body(types::SessionServerCreate { secret: "s".into() })
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(
+        out.response[2],
+        types::SessionServerItem::UserPerson(types::UserPerson { id: 9, .. })
+    ));
     mock.assert_calls_async(1).await;
 }

@@ -56,7 +56,8 @@ fn check_vrplatform(v: &Value) -> &'static str {
             let s: vrp::EmbedSession = roundtrip(v);
             assert_eq!(s.access_token, v["accessToken"].as_str().unwrap());
             assert_eq!(s.expires_at, "2026-04-01T12:00:00.000Z");
-            let expiry = chrono::DateTime::parse_from_rfc3339(&s.expires_at).expect("RFC 3339 expiry");
+            let expiry =
+                chrono::DateTime::parse_from_rfc3339(&s.expires_at).expect("RFC 3339 expiry");
             assert_eq!(expiry.timestamp_subsec_millis(), 0);
             assert_eq!(s.user_id.to_string(), "11111111-1111-4111-8111-111111111111");
             "EmbedSession"
@@ -184,7 +185,10 @@ async fn vrplatform_provider_notes() {
         r#"{"code":"unassignedAccount", "severity":"error", "context":{"accountIds":["…"]}}"#,
     );
     let kinds: Vec<_> = json_objects(&page).iter().map(check_vrplatform).collect();
-    assert_eq!(kinds, ["EmbedSessionRequest", "EmbedSession", "ErrorBody", "ErrorBody", "TeamIssue"]);
+    assert_eq!(
+        kinds,
+        ["EmbedSessionRequest", "EmbedSession", "ErrorBody", "ErrorBody", "TeamIssue"]
+    );
 }
 
 /// The bunq page's session-server response, its non-JSON `{...}` avatars replaced by `{}`.
@@ -274,7 +278,8 @@ async fn bunq_session_elements_in_any_order() {
     let elements = v["Response"].as_array().unwrap().clone();
     let orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
     for order in orders {
-        let shuffled = json!({"Response": order.iter().map(|&i| elements[i].clone()).collect::<Vec<_>>()});
+        let shuffled =
+            json!({"Response": order.iter().map(|&i| elements[i].clone()).collect::<Vec<_>>()});
         let r: bunq::SessionServerResponse = roundtrip(&shuffled);
         assert_eq!(session_parts(&r), expected, "order {order:?}");
         // The order is kept as sent: the first element is the one put first.
@@ -291,7 +296,11 @@ async fn bunq_session_elements_in_any_order() {
     let mut with_person = v.clone();
     with_person["Response"][2] = json!({"UserPerson": {"id": 1363, "session_timeout": 3600}});
     let r: bunq::SessionServerResponse = roundtrip(&with_person);
-    assert!(r.response.iter().any(|i| matches!(i, bunq::SessionServerItem::UserPerson(p) if p.id == 1363)));
+    assert!(
+        r.response
+            .iter()
+            .any(|i| matches!(i, bunq::SessionServerItem::UserPerson(p) if p.id == 1363))
+    );
 }
 
 #[tokio::test]
@@ -305,7 +314,11 @@ async fn bunq_provider_notes() {
     page = fix(page, r#"{"UserPerson":{…}}"#, r#"{"UserPerson":{"id":1}}"#);
     page = fix(page, r#"{"UserCompany":…}"#, r#"{"UserCompany":{"id":1360}}"#);
     page = fix(page, r#"{"UserPerson":…}"#, r#"{"UserPerson":{"id":1363}}"#);
-    page = fix(page, r#""external_uuid":"<uuid>""#, r#""external_uuid":"550e8400-e29b-41d4-a716-446655440000""#);
+    page = fix(
+        page,
+        r#""external_uuid":"<uuid>""#,
+        r#""external_uuid":"550e8400-e29b-41d4-a716-446655440000""#,
+    );
     let kinds: Vec<_> = json_objects(&page).iter().map(check_bunq).collect();
     assert_eq!(
         kinds,
@@ -339,7 +352,8 @@ async fn bunq_notes_values_decode_as_documented() {
     assert_eq!(entry.error_description, "…");
     assert_eq!(entry.error_description_translated.as_deref(), Some("…"));
     // The device-server body keeps `permitted_ips`.
-    let device = examples.iter().find(|v| v.get("permitted_ips").is_some()).expect("device example");
+    let device =
+        examples.iter().find(|v| v.get("permitted_ips").is_some()).expect("device example");
     let d: bunq::DeviceServerCreate = roundtrip(device);
     assert_eq!(d.permitted_ips, ["1.2.3.4"]);
     // The two documented provision updates are the two enum values.
@@ -356,7 +370,8 @@ async fn bunq_notes_values_decode_as_documented() {
         ]
     ));
     // The create body's `<uuid>` placeholder is not a UUID: the typed body rejects it.
-    let create = examples.iter().find(|v| v.get("external_uuid").is_some()).expect("create example");
+    let create =
+        examples.iter().find(|v| v.get("external_uuid").is_some()).expect("create example");
     assert_eq!(create["external_uuid"], "<uuid>");
     assert!(serde_json::from_value::<bunq::PartnerUserProvisionCreate>(create.clone()).is_err());
 }

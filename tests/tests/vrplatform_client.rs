@@ -53,10 +53,7 @@ async fn create_embed_session_wire_format_without_auto_provision() {
             .path("/auth/embed/session")
             .json_body(json!({"sub": "hostaway-user-123", "tenantId": TENANT}))
             .is_true(|req| req.uri().query().is_none());
-        then.into_inner()
-            .status(200)
-            .header("content-type", "application/json")
-            .body(SESSION_JSON);
+        then.into_inner().status(200).header("content-type", "application/json").body(SESSION_JSON);
     });
 
     let session = client(&server)
@@ -96,7 +93,13 @@ async fn create_embed_session_sends_auto_provision_only_when_set() {
     });
 
     let c = client(&server);
-    c.create_embed_session().x_api_key("k").auto_provision(true).body(request("u-1")).send().await.unwrap();
+    c.create_embed_session()
+        .x_api_key("k")
+        .auto_provision(true)
+        .body(request("u-1"))
+        .send()
+        .await
+        .unwrap();
     with_true.assert_calls_async(1).await;
     without.assert_calls_async(0).await;
 
@@ -105,7 +108,13 @@ async fn create_embed_session_sends_auto_provision_only_when_set() {
     with_true.assert_calls_async(1).await;
 
     // `false` is sent literally; the facade should leave the parameter unset instead.
-    c.create_embed_session().x_api_key("k").auto_provision(false).body(request("u-1")).send().await.unwrap();
+    c.create_embed_session()
+        .x_api_key("k")
+        .auto_provision(false)
+        .body(request("u-1"))
+        .send()
+        .await
+        .unwrap();
     with_false.assert_calls_async(1).await;
     without.assert_calls_async(1).await;
 }
@@ -135,7 +144,8 @@ async fn create_embed_session_typed_401_and_404_bodies() {
                 .header("content-type", "application/json")
                 .body(raw.to_string());
         });
-        let err = c.create_embed_session().x_api_key("k").body(request(&sub)).send().await.unwrap_err();
+        let err =
+            c.create_embed_session().x_api_key("k").body(request(&sub)).send().await.unwrap_err();
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status), "{message}");
         let (got_status, body) = error_body(err);
         assert_eq!(got_status, status);
@@ -148,12 +158,19 @@ async fn create_embed_session_typed_401_and_404_bodies() {
     // The typed `then` helpers produce the same statuses.
     let server = MockServer::start_async().await;
     let body: types::ErrorBody =
-        serde_json::from_value(json!({"code": "NOT_FOUND", "message": "Tenant not found"})).unwrap();
+        serde_json::from_value(json!({"code": "NOT_FOUND", "message": "Tenant not found"}))
+            .unwrap();
     let mock = server.create_embed_session(|when, then| {
         when.x_api_key("k");
         then.not_found(&body);
     });
-    let err = client(&server).create_embed_session().x_api_key("k").body(request("x")).send().await.unwrap_err();
+    let err = client(&server)
+        .create_embed_session()
+        .x_api_key("k")
+        .body(request("x"))
+        .send()
+        .await
+        .unwrap_err();
     let (status, body) = error_body(err);
     assert_eq!((status, body.message.as_str()), (404, "Tenant not found"));
     mock.assert_calls_async(1).await;
@@ -167,12 +184,19 @@ async fn create_embed_session_long_error_form_decodes() {
         when.x_api_key("k");
         then.into_inner().status(401).header("content-type", "application/json").body(raw);
     });
-    let err = client(&server).create_embed_session().x_api_key("k").body(request("x")).send().await.unwrap_err();
+    let err = client(&server)
+        .create_embed_session()
+        .x_api_key("k")
+        .body(request("x"))
+        .send()
+        .await
+        .unwrap_err();
     let (status, body) = error_body(err);
     assert_eq!(status, 401);
     assert_eq!(body.code.as_deref(), Some("BAD_REQUEST"));
     assert_eq!(body.message, "Invalid input");
-    let issues: Vec<&str> = body.issues.as_deref().unwrap().iter().map(|i| i.message.as_str()).collect();
+    let issues: Vec<&str> =
+        body.issues.as_deref().unwrap().iter().map(|i| i.message.as_str()).collect();
     assert_eq!(issues, ["tenantId: Invalid uuid", "sub: Required"]);
     assert!(body.context.is_none(), "`context: null` decodes to None");
     mock.assert_calls_async(1).await;
@@ -324,20 +348,23 @@ async fn get_team_error_bodies() {
             .body(r#"{"code":"UNAUTHORIZED","message":"Unauthorized","issues":[],"context":null}"#);
     });
 
-    let (status, body) = error_body(c.get_team().id(missing).x_api_key("pk").send().await.unwrap_err());
+    let (status, body) =
+        error_body(c.get_team().id(missing).x_api_key("pk").send().await.unwrap_err());
     assert_eq!(status, 404);
     assert_eq!(body.message, "Team not found");
     assert_eq!(body.issues.as_ref().map(Vec::len), Some(0));
     assert_eq!(body.context, Some(json!({"id": USER})));
 
-    let (status, body) =
-        error_body(c.get_team().id(tenant()).authorization("Bearer expired").send().await.unwrap_err());
+    let (status, body) = error_body(
+        c.get_team().id(tenant()).authorization("Bearer expired").send().await.unwrap_err(),
+    );
     assert_eq!(status, 401);
     assert_eq!(body.code.as_deref(), Some("UNAUTHORIZED"));
     assert!(body.context.is_none());
 
     // The typed helper for 401.
-    let typed: types::ErrorBody = serde_json::from_value(json!({"message": "Unauthorized"})).unwrap();
+    let typed: types::ErrorBody =
+        serde_json::from_value(json!({"message": "Unauthorized"})).unwrap();
     let other = uuid::Uuid::max();
     let typed_mock = server.get_team(|when, then| {
         when.id(&other);
@@ -363,7 +390,9 @@ async fn undeclared_statuses_keep_status_and_body() {
     let err = c.get_team().id(blocked).x_api_key("k").send().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
     match err {
-        Error::UnexpectedResponse(resp) => assert_eq!(resp.text().await.unwrap(), "<html>blocked</html>"),
+        Error::UnexpectedResponse(resp) => {
+            assert_eq!(resp.text().await.unwrap(), "<html>blocked</html>")
+        }
         other => panic!("{other:?}"),
     }
 
@@ -397,8 +426,17 @@ async fn declared_status_with_non_json_body_loses_status() {
         when.x_api_key("k");
         then.into_inner().status(401).header("content-type", "text/plain").body("Unauthorized");
     });
-    let err = client(&server).create_embed_session().x_api_key("k").body(request("u")).send().await.unwrap_err();
-    assert!(matches!(&err, Error::InvalidResponsePayload(bytes, _) if &bytes[..] == b"Unauthorized"), "{err:?}");
+    let err = client(&server)
+        .create_embed_session()
+        .x_api_key("k")
+        .body(request("u"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidResponsePayload(bytes, _) if &bytes[..] == b"Unauthorized"),
+        "{err:?}"
+    );
     assert_eq!(err.status(), None);
     mock.assert_calls_async(1).await;
 }

@@ -31,6 +31,9 @@ pub enum ErrorKind {
     Signature,
     /// A session could not be opened or renewed (for example, bunq's session rate limit).
     Session,
+    /// A stored context could not be read or written (bunq context files: corrupt, truncated,
+    /// unreadable, or not writable). The error names the file.
+    Store,
 }
 
 /// A provider's error details: the typed reason plus what the provider said.
@@ -336,6 +339,7 @@ impl fmt::Display for Error {
                     ErrorKind::BodyTooLarge => "response body too large",
                     ErrorKind::Signature => "signature check failed",
                     ErrorKind::Session => "session error",
+                    ErrorKind::Store => "context store error",
                     _ => "error",
                 };
                 f.write_str(what)?;
@@ -396,5 +400,64 @@ impl fmt::Debug for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.inner.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl Error {
+    /// A copy of an error shared by several callers (those that waited on one request in the
+    /// VRPlatform session cache): the same fields, the source reachable through the copy.
+    #[cfg_attr(not(feature = "vrplatform"), allow(dead_code))]
+    pub(crate) fn copy_of(shared: &std::sync::Arc<Error>) -> Error {
+        let i = &shared.inner;
+        Error {
+            inner: Box::new(Inner {
+                kind: i.kind,
+                provider: i.provider,
+                operation: i.operation,
+                status: i.status,
+                field: i.field,
+                message: i.message.clone(),
+                api: i.api.clone(),
+                excerpt: i.excerpt.clone(),
+                attempts: i.attempts,
+                source: i
+                    .source
+                    .as_ref()
+                    .map(|_| Box::new(SharedSource(shared.clone())) as BoxError),
+            }),
+        }
+    }
+}
+
+/// The source of a shared [`Error`], reached through the original.
+struct SharedSource(std::sync::Arc<Error>);
+
+impl SharedSource {
+    fn original(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.0.inner.source.as_deref()
+    }
+}
+
+impl fmt::Display for SharedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.original() {
+            Some(s) => fmt::Display::fmt(s, f),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for SharedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.original() {
+            Some(s) => fmt::Debug::fmt(s, f),
+            None => f.write_str("SharedSource"),
+        }
+    }
+}
+
+impl std::error::Error for SharedSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.original()?.source()
     }
 }

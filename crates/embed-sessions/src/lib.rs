@@ -33,6 +33,8 @@ mod validate;
 
 #[cfg(feature = "vlens")]
 pub mod vlens;
+#[cfg(feature = "vrplatform")]
+pub mod vrplatform;
 
 pub use config::{
     Config, ConfigBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT,

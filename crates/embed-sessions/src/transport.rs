@@ -333,7 +333,7 @@ impl Core {
 }
 
 /// A serde error's category and position, never the offending value.
-fn serde_kind(e: &serde_json::Error) -> String {
+pub(crate) fn serde_kind(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let what = match e.classify() {
         Category::Io => "I/O error",

@@ -3,8 +3,9 @@
 use super::types;
 use crate::error::Error;
 
-/// A contract (business request) type and its fields.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A contract (business request) type and its fields. Serializes in camelCase.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct TemplateFields {
     /// The request type id.
@@ -15,8 +16,9 @@ pub struct TemplateFields {
     pub fields: Vec<TemplateField>,
 }
 
-/// One template field and the fields that depend on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One template field and the fields that depend on it. Serializes in camelCase.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct TemplateField {
     /// The key to use in an invitation's pre-filled values.

@@ -1,0 +1,188 @@
+//! `embed-sessions`: mint Vlens, VRPlatform and bunq sessions from a terminal or a script.
+//!
+//! A thin layer over the `embed-sessions` facade: arguments become builder calls, the result is
+//! one JSON object on stdout, a failure is one line on stderr and an exit code:
+//! `0` success, `2` usage, configuration or invalid input (nothing was sent), `3` the provider
+//! rejected the request (a 4xx, or a Vlens envelope error), `4` transport or provider failure
+//! (timeout, connection, 5xx, malformed or unsigned response). Secrets come only from the
+//! environment and never appear in the output, except the session token a command prints.
+
+mod commands;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use embed_sessions::{Config, Error, ErrorKind, Provider, RetryPolicy};
+
+const EXAMPLES: &str = "\
+Examples:
+  VLENS_API_KEY=... embed-sessions vlens auth-session --phone +201234567890 --contract-type 414
+  VRPLATFORM_API_KEY=... embed-sessions vrplatform session --sub user-123 --tenant 4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a
+  BUNQ_API_KEY=... embed-sessions bunq session --context ./bunq-context.json --sandbox
+
+Exit codes: 0 success, 2 usage/configuration/invalid input (nothing sent),
+3 rejected by the provider (4xx, Vlens envelope error), 4 transport or provider failure.";
+
+/// Mint embedded-UI sessions for Vlens, VRPlatform and bunq.
+#[derive(Debug, Parser)]
+#[command(name = "embed-sessions", version, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub provider: ProviderCmd,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Base URL (else <PROVIDER>_BASE_URL, else the provider's production URL); https, or
+    /// http on a loopback host.
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Timeout of each attempt, in seconds.
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+    /// Retries after the first attempt (0 disables retries).
+    #[arg(long, global = true, value_name = "N")]
+    pub retries: Option<u32>,
+    /// More logging on stderr (-v debug, -vv trace); secrets are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No logging on stderr except the error line.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s.parse().map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if secs.is_finite() && secs > 0.0 && secs <= 3600.0 {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err("the timeout must be between 0 and 3600 seconds".into())
+    }
+}
+
+/// The provider to talk to.
+#[derive(Debug, Subcommand)]
+pub enum ProviderCmd {
+    /// Vlens: identity verification and e-contracting sessions (VLENS_API_KEY).
+    #[command(subcommand)]
+    Vlens(commands::vlens::Cmd),
+    /// VRPlatform: embed sessions for the accounting iframe (VRPLATFORM_API_KEY).
+    #[command(subcommand)]
+    Vrplatform(commands::vrplatform::Cmd),
+    /// bunq: API sessions and partner user provisioning (BUNQ_API_KEY).
+    #[command(subcommand)]
+    Bunq(commands::bunq::Cmd),
+}
+
+impl Global {
+    /// The facade configuration for `provider`: the API key from the environment (when
+    /// `needs_key`), then base URL, timeout and retries from the flags.
+    pub fn config(&self, provider: Provider, needs_key: bool) -> Result<Config, Error> {
+        let mut builder = Config::builder(provider);
+        builder = if needs_key { builder.from_env()? } else { builder.base_url_from_env()? };
+        if let Some(url) = &self.base_url {
+            builder = builder.base_url(url.clone());
+        }
+        if let Some(timeout) = self.timeout {
+            builder = builder.timeout(timeout);
+        }
+        if let Some(retries) = self.retries {
+            builder = builder.retry(RetryPolicy::default().max_attempts(retries.saturating_add(1)));
+        }
+        builder.build()
+    }
+}
+
+/// The exit code for an error (see the crate docs).
+pub fn exit_code(e: &Error) -> u8 {
+    let status = e.status();
+    match e.kind() {
+        ErrorKind::InvalidInput | ErrorKind::Config => 2,
+        ErrorKind::Api if status.is_some_and(|s| s >= 500) => 4,
+        ErrorKind::Api => 3,
+        ErrorKind::UnexpectedResponse if status.is_some_and(|s| (400..500).contains(&s)) => 3,
+        _ => 4,
+    }
+}
+
+/// One human line: provider, typed reason, status and what to do.
+pub fn error_line(provider: Provider, e: &Error) -> String {
+    if e.kind() != ErrorKind::Api {
+        // The error's own Display already names provider and operation when it has them.
+        return match e.provider() {
+            Some(_) => e.to_string(),
+            None => format!("{provider}: {e}"),
+        };
+    }
+    let reason = e.reason().map(ToString::to_string).unwrap_or_else(|| "rejected".into());
+    let api = e.api_error();
+    let mut status = e.status().map(|s| s.to_string()).unwrap_or_default();
+    if let Some(code) = api.and_then(|a| a.code.as_deref()) {
+        if !status.is_empty() {
+            status.push_str(", ");
+        }
+        status.push_str("code ");
+        status.push_str(code);
+    }
+    let what = match e.hint() {
+        // Library hints name builder options; on the command line they are flags.
+        Some(hint) => hint.replace("autoProvision", "--auto-provision"),
+        None => api.and_then(|a| a.message.clone()).unwrap_or_default(),
+    };
+    let mut line = format!("{provider}: {reason}");
+    if !status.is_empty() {
+        line.push_str(&format!(" ({status})"));
+    }
+    if !what.is_empty() {
+        line.push_str(": ");
+        line.push_str(&what);
+    }
+    line
+}
+
+fn init_logging(global: &Global) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) | (false, 0) => return,
+        (false, 1) => tracing::Level::DEBUG,
+        (false, _) => tracing::Level::TRACE,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("embed-sessions: cannot start the runtime: {e}");
+            return ExitCode::from(4);
+        }
+    };
+    let (provider, result) = runtime.block_on(commands::run(&cli));
+    match result {
+        Ok(value) => {
+            println!("{value}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}", error_line(provider, &e));
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Fault injection: each provider's main call against a loopback server that misbehaves in one
+//! way per test. Every fault ends in the documented typed error (or success after bounded
+//! retries) with the attempt count asserted; none hangs or panics.
+//!
+//! Memory bound: response bodies are capped at `max_body_bytes` (2 MiB by default, 64 KiB in
+//! these tests); a 10 MiB body is rejected with `ErrorKind::BodyTooLarge` while streaming,
+//! never buffered whole.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use embed_sessions::{Config, Error, ErrorKind, Provider, RetryPolicy};
+use integration_tests::fault::{Fault, FaultServer, refused_url};
+use serde_json::json;
+
+const TIMEOUT: Duration = Duration::from_millis(400);
+
+type Call = fn(String, RetryPolicy) -> Pin<Box<dyn Future<Output = Result<(), Error>>>>;
+
+fn config(provider: Provider, base: &str, retry: RetryPolicy) -> Config {
+    Config::builder(provider)
+        .api_key("fault-test-key")
+        .base_url(base)
+        .timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        .max_body_bytes(64 * 1024)
+        .retry(retry)
+        .build()
+        .unwrap()
+}
+
+fn vlens(base: String, retry: RetryPolicy) -> Pin<Box<dyn Future<Output = Result<(), Error>>>> {
+    Box::pin(async move {
+        let client =
+            embed_sessions::vlens::VlensClient::new(config(Provider::Vlens, &base, retry))?;
+        client.auth_session().email("user@example.com").send().await.map(|_| ())
+    })
+}
+
+fn vrplatform(
+    base: String,
+    retry: RetryPolicy,
+) -> Pin<Box<dyn Future<Output = Result<(), Error>>>> {
+    Box::pin(async move {
+        let client = embed_sessions::vrplatform::VrPlatformClient::new(config(
+            Provider::VrPlatform,
+            &base,
+            retry,
+        ))?;
+        client
+            .embed_session()
+            .sub("user-1")
+            .tenant_id("4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a")
+            .send()
+            .await
+            .map(|_| ())
+    })
+}
+
+fn vlens_ok() -> Fault {
+    Fault::json(200, &json!({"data": "session-token", "error_code": null}))
+}
+
+fn vrplatform_ok() -> Fault {
+    Fault::json(
+        200,
+        &json!({
+            "accessToken": "vrp-token", "expiresAt": "2099-04-01T12:00:00.000Z",
+            "tenantId": "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a",
+            "userId": "11111111-1111-4111-8111-111111111111"
+        }),
+    )
+}
+
+/// Each provider's main call, with a valid success answer for it.
+const CALLS: &[(&str, Call, fn() -> Fault)] =
+    &[("vlens", vlens, vlens_ok), ("vrplatform", vrplatform, vrplatform_ok)];
+
+fn fast() -> RetryPolicy {
+    RetryPolicy::default()
+        .initial_backoff(Duration::from_millis(5))
+        .max_backoff(Duration::from_millis(20))
+}
+
+async fn run(
+    call: Call,
+    script: Vec<Fault>,
+    retry: RetryPolicy,
+) -> (Result<(), Error>, usize, Duration) {
+    let server = FaultServer::start(script).await;
+    let started = Instant::now();
+    let result = call(server.base_url(), retry).await;
+    (result, server.hits(), started.elapsed())
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_then_a_connect_error() {
+    for (name, call, _) in CALLS {
+        let e = call(refused_url().await, fast()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Connect, "{name}: {e}");
+        assert_eq!(e.attempts(), 3, "{name}");
+        assert!(e.is_retryable());
+    }
+}
+
+#[tokio::test]
+async fn a_reset_mid_body_is_a_transport_error_after_bounded_retries() {
+    for (name, call, _) in CALLS {
+        let fault = Fault::ResetMidBody { announced: 400, sent: br#"{"data":"sess"#.to_vec() };
+        let (r, hits, _) = run(*call, vec![fault], fast()).await;
+        let e = r.unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::Transport | ErrorKind::Connect), "{name}: {e:?}");
+        assert_eq!(hits, 3, "{name}: idempotent main calls are retried");
+        assert_eq!(e.attempts(), 3);
+    }
+}
+
+#[tokio::test]
+async fn silence_times_out_within_one_and_a_half_times_the_timeout() {
+    for (name, call, _) in CALLS {
+        let (r, hits, elapsed) = run(*call, vec![Fault::NeverAnswer], RetryPolicy::none()).await;
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{name}: {e}");
+        assert!(e.is_timeout() && e.is_retryable());
+        assert_eq!(hits, 1);
+        assert!(elapsed >= TIMEOUT && elapsed < TIMEOUT.mul_f64(1.5), "{name}: {elapsed:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_body_times_out() {
+    for (name, call, _) in CALLS {
+        let stall = Fault::StallBody { body: vec![b' '; 1000] };
+        let (r, hits, elapsed) = run(*call, vec![stall], fast().max_attempts(2)).await;
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{name}: {e}");
+        assert_eq!((hits, e.attempts()), (2, 2), "{name}");
+        assert!(elapsed < TIMEOUT.mul_f64(2.0 * 1.5), "{name}: {elapsed:?}");
+    }
+}
+
+#[tokio::test]
+async fn html_5xx_keep_their_status_and_only_502_503_504_are_retried() {
+    for (name, call, ok) in CALLS {
+        for (status, attempts) in [(500, 1), (502, 3), (503, 3), (504, 3)] {
+            let (r, hits, _) = run(*call, vec![Fault::html(status)], fast()).await;
+            let e = r.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::UnexpectedResponse, "{name} {status}: {e}");
+            assert_eq!(e.status(), Some(status), "{name}");
+            assert_eq!((hits, e.attempts() as usize), (attempts, attempts), "{name} {status}");
+            assert!(e.body_excerpt().unwrap().contains("Bad Gateway"), "{name}");
+        }
+        // Recovery after one 503.
+        let (r, hits, _) = run(*call, vec![Fault::html(503), ok()], fast()).await;
+        r.unwrap();
+        assert_eq!(hits, 2, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn too_many_requests_honours_retry_after_in_both_forms() {
+    for (name, call, ok) in CALLS {
+        // Without Retry-After: the normal backoff.
+        let (r, hits, _) =
+            run(*call, vec![Fault::raw(429, "text/plain", "slow down"), ok()], fast()).await;
+        r.unwrap();
+        assert_eq!(hits, 2, "{name}");
+        // Seconds.
+        let limited = Fault::raw(429, "text/plain", "").with_header("Retry-After", "1");
+        let (r, hits, elapsed) = run(*call, vec![limited, ok()], fast()).await;
+        r.unwrap();
+        assert_eq!(hits, 2);
+        assert!(elapsed >= Duration::from_secs(1), "{name}: {elapsed:?}");
+        // An HTTP date two seconds ahead (whole seconds: at least one second of wait).
+        let when = httpdate(std::time::SystemTime::now() + Duration::from_secs(2));
+        let limited = Fault::raw(429, "text/plain", "").with_header("Retry-After", &when);
+        let (r, hits, elapsed) = run(*call, vec![limited, ok()], fast()).await;
+        r.unwrap();
+        assert_eq!(hits, 2);
+        assert!(elapsed >= Duration::from_millis(900), "{name}: {elapsed:?}");
+        // Still 429 after the last attempt: a typed, retryable error.
+        let (r, hits, _) = run(*call, vec![Fault::raw(429, "text/plain", "")], fast()).await;
+        let e = r.unwrap_err();
+        assert_eq!((e.status(), hits), (Some(429), 3), "{name}");
+        assert!(e.is_retryable());
+    }
+}
+
+fn httpdate(t: std::time::SystemTime) -> String {
+    // RFC 7231 IMF-fixdate, computed by hand to keep the test crate's dependencies small.
+    let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let dt = chrono::DateTime::<chrono::Utc>::from_timestamp(secs as i64, 0).unwrap();
+    dt.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_host_is_not_followed() {
+    for (name, call, ok) in CALLS {
+        let other = FaultServer::start(vec![ok()]).await;
+        let redirect = Fault::raw(302, "text/plain", "")
+            .with_header("Location", &format!("{}/steal", other.base_url()));
+        let (r, hits, _) = run(*call, vec![redirect], fast()).await;
+        let e = r.unwrap_err();
+        assert_eq!(
+            (e.kind(), e.status(), hits),
+            (ErrorKind::UnexpectedResponse, Some(302), 1),
+            "{name}"
+        );
+        assert!(e.to_string().contains("redirect"), "{e}");
+        assert_eq!(other.hits(), 0, "{name}: credentials went to another host");
+    }
+}
+
+#[tokio::test]
+async fn malformed_success_bodies_are_typed_errors() {
+    let ten_mib = {
+        let mut v = b"{\"data\":\"".to_vec();
+        v.extend(std::iter::repeat_n(b'a', 10 * 1024 * 1024));
+        v.extend_from_slice(b"\"}");
+        v
+    };
+    for (name, call, _) in CALLS {
+        for (label, body) in [
+            ("empty", Vec::new()),
+            ("null", b"null".to_vec()),
+            ("array", b"[1,2,3]".to_vec()),
+            (
+                "wrong types",
+                br#"{"data": 5, "error_code": "x", "accessToken": 1, "expiresAt": false}"#.to_vec(),
+            ),
+        ] {
+            let (r, hits, _) =
+                run(*call, vec![Fault::raw(200, "application/json", body)], fast()).await;
+            let e = r.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::UnexpectedResponse, "{name} {label}: {e}");
+            assert_eq!((e.status(), hits), (Some(200), 1), "{name} {label}");
+        }
+        let (r, hits, _) =
+            run(*call, vec![Fault::raw(200, "application/json", ten_mib.clone())], fast()).await;
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BodyTooLarge, "{name}: {e}");
+        assert_eq!(hits, 1);
+    }
+}
