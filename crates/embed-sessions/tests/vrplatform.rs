@@ -661,10 +661,15 @@ async fn failures_are_shared_by_waiters_but_not_cached() {
 
 #[tokio::test]
 async fn a_transport_failure_is_shared_with_its_source() {
-    // Nothing listens on this port once the server is gone.
-    let server = MockServer::start_async().await;
-    let c = client(&server);
-    drop(server);
+    // A loopback port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = Config::builder(Provider::VrPlatform)
+        .api_key(API_KEY)
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let c = VrPlatformClient::new(config).unwrap();
     let cache = SessionCache::new(c);
     let (a, b) = tokio::join!(cache.get("u-1", TENANT, false), cache.get("u-1", TENANT, false));
     for e in [a.unwrap_err(), b.unwrap_err()] {

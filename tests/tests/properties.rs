@@ -1,0 +1,211 @@
+//! Property tests (fixed case counts, so CI time is bounded): hostile response bodies never
+//! panic the facade, and arbitrary user input is either sent exactly or rejected before
+//! anything is sent.
+
+use std::time::Duration;
+
+use embed_sessions::vlens::{AdminCredentials, VlensClient};
+use embed_sessions::vrplatform::VrPlatformClient;
+use embed_sessions::{Config, ErrorKind, Provider, RetryPolicy};
+use integration_tests::fault::{Fault, FaultServer};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+/// Cases per property (fixed, not read from the environment): 256 keeps this file to a few
+/// seconds on two cores.
+const CASES: u32 = 256;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn config(provider: Provider, base: &str) -> Config {
+    Config::builder(provider)
+        .api_key("prop-key")
+        .base_url(base)
+        .timeout(Duration::from_secs(5))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        ".{0,20}".prop_map(Value::String),
+        prop_oneof![Just("data"), Just("error_code"), Just("accessToken"), Just("expiresAt")]
+            .prop_map(|s| Value::String(s.to_string())),
+    ];
+    leaf.prop_recursive(4, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        Just("data".to_string()),
+                        Just("error_code".to_string()),
+                        Just("error_message".to_string()),
+                        Just("accessToken".to_string()),
+                        Just("expiresAt".to_string()),
+                        Just("tenantId".to_string()),
+                        Just("userId".to_string()),
+                        "[a-zA-Z]{1,8}",
+                    ],
+                    inner
+                ),
+                0..6
+            )
+            .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+/// Runs both providers' main calls against `body` served with `status`.
+fn exchange(rt: &tokio::runtime::Runtime, server: &FaultServer, status: u16, body: Vec<u8>) {
+    rt.block_on(async {
+        server.set_script(vec![Fault::raw(status, "application/json", body)]);
+        let vlens = VlensClient::new(config(Provider::Vlens, &server.base_url())).unwrap();
+        let r = vlens.auth_session().email("a@b.co").send().await;
+        if let Err(e) = &r {
+            // Typed, and the rendering never panics either.
+            let _ = (e.to_string(), format!("{e:?}"), e.kind(), e.status());
+            assert_ne!(e.kind(), ErrorKind::InvalidInput);
+        }
+        let vrp = VrPlatformClient::new(config(Provider::VrPlatform, &server.base_url())).unwrap();
+        let r = vrp
+            .embed_session()
+            .sub("u")
+            .tenant_id("4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a")
+            .send()
+            .await;
+        if let Err(e) = &r {
+            let _ = (e.to_string(), format!("{e:?}"));
+            assert_ne!(e.kind(), ErrorKind::InvalidInput);
+        }
+        assert_eq!(server.hits(), 2);
+    });
+}
+
+#[test]
+fn arbitrary_bytes_as_response_bodies_never_panic() {
+    let rt = runtime();
+    let server = rt.block_on(FaultServer::start(vec![Fault::html(500)]));
+    let statuses = prop_oneof![Just(200u16), Just(401), Just(404), Just(422), Just(500), Just(503)];
+    proptest!(ProptestConfig::with_cases(CASES), |(status in statuses, body in prop::collection::vec(any::<u8>(), 0..512))| {
+        exchange(&rt, &server, status, body);
+    });
+}
+
+#[test]
+fn arbitrary_json_as_response_bodies_never_panic() {
+    let rt = runtime();
+    let server = rt.block_on(FaultServer::start(vec![Fault::html(500)]));
+    proptest!(ProptestConfig::with_cases(CASES), |(status in prop_oneof![Just(200u16), Just(401), Just(404)], v in json_value())| {
+        exchange(&rt, &server, status, v.to_string().into_bytes());
+    });
+}
+
+/// The JSON body of the only request the server received, if any.
+fn sent_body(server: &FaultServer) -> Option<Value> {
+    let requests = server.requests();
+    assert!(requests.len() <= 1);
+    requests.first().map(|r| serde_json::from_slice(&r.body).unwrap())
+}
+
+#[test]
+fn vlens_user_inputs_are_sent_exactly_or_rejected_before_sending() {
+    let rt = runtime();
+    let server = rt.block_on(FaultServer::start(vec![Fault::html(500)]));
+    let ok = Fault::json(200, &json!({"data": "t"}));
+    proptest!(ProptestConfig::with_cases(CASES), |(input in prop_oneof![".{0,24}", "\\+[0-9]{1,16}", "[a-z]{1,5}@[a-z]{1,5}\\.[a-z]{2,3}"], as_phone in any::<bool>())| {
+        rt.block_on(async {
+            server.set_script(vec![ok.clone()]);
+            let vlens = VlensClient::new(config(Provider::Vlens, &server.base_url())).unwrap();
+            let b = vlens.auth_session();
+            let b = if as_phone { b.phone(input.clone()) } else { b.email(input.clone()) };
+            match b.send().await {
+                Ok(_) => {
+                    let sent = sent_body(&server).expect("accepted input is sent");
+                    let key = if as_phone { "phoneNumber" } else { "email" };
+                    assert_eq!(sent[key], Value::String(input.clone()));
+                }
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+                    assert_eq!(e.field(), Some(if as_phone { "phone" } else { "email" }));
+                    assert_eq!(server.hits(), 0, "rejected input was sent");
+                }
+            }
+        });
+    });
+}
+
+#[test]
+fn vlens_field_keys_are_sent_exactly_or_rejected_before_sending() {
+    let rt = runtime();
+    let server = rt.block_on(FaultServer::start(vec![Fault::html(500)]));
+    let login = Fault::json(200, &json!({"data": {"accessToken": "a", "expireInSeconds": 86400}}));
+    let ok = Fault::json(200, &json!({"data": "t"}));
+    proptest!(ProptestConfig::with_cases(CASES), |(key in ".{0,16}", value in ".{0,16}", type_id in 1i64..100_000)| {
+        rt.block_on(async {
+            server.set_script(vec![login.clone(), ok.clone()]);
+            let vlens = VlensClient::new(config(Provider::Vlens, &server.base_url()))
+                .unwrap()
+                .with_admin(AdminCredentials::new("t", "u", "p"));
+            match vlens.invitation().email("a@b.co").field(type_id, key.clone(), value.clone()).send().await {
+                Ok(_) => {
+                    let requests = server.requests();
+                    assert_eq!(requests.len(), 2);
+                    let sent: Value = serde_json::from_slice(&requests[1].body).unwrap();
+                    assert_eq!(
+                        sent["SessionInput"]["RequestFieldsValues"][type_id.to_string()][&key],
+                        Value::String(value.clone())
+                    );
+                }
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+                    assert_eq!(e.field(), Some("field"));
+                    assert_eq!(server.hits(), 0);
+                }
+            }
+        });
+    });
+}
+
+#[test]
+fn vrplatform_inputs_are_sent_exactly_or_rejected_before_sending() {
+    let rt = runtime();
+    let server = rt.block_on(FaultServer::start(vec![Fault::html(500)]));
+    let ok = Fault::json(
+        200,
+        &json!({
+            "accessToken": "t", "expiresAt": "2099-01-01T00:00:00.000Z",
+            "tenantId": "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a", "userId": "11111111-1111-4111-8111-111111111111"
+        }),
+    );
+    let tenants = prop_oneof![
+        ".{0,40}",
+        "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        Just("4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a".to_string()),
+    ];
+    proptest!(ProptestConfig::with_cases(CASES), |(sub in ".{0,24}", tenant in tenants)| {
+        rt.block_on(async {
+            server.set_script(vec![ok.clone()]);
+            let vrp = VrPlatformClient::new(config(Provider::VrPlatform, &server.base_url())).unwrap();
+            match vrp.embed_session().sub(sub.clone()).tenant_id(tenant.clone()).send().await {
+                Ok(_) => {
+                    let sent = sent_body(&server).expect("accepted input is sent");
+                    assert_eq!(sent["sub"], Value::String(sub.clone()));
+                    assert_eq!(sent["tenantId"].as_str().unwrap(), tenant.to_ascii_lowercase());
+                }
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+                    assert!(matches!(e.field(), Some("sub" | "tenantId")), "{e}");
+                    assert_eq!(server.hits(), 0, "rejected input was sent");
+                }
+            }
+        });
+    });
+}
