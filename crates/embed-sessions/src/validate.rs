@@ -3,6 +3,7 @@
 use crate::error::Error;
 
 /// Checks an E.164 phone number: `+`, then 2 to 15 digits, the first not 0.
+#[cfg_attr(not(feature = "vlens"), allow(dead_code))]
 pub fn phone_e164(field: &'static str, value: &str) -> Result<(), Error> {
     let digits = value.strip_prefix('+').ok_or_else(|| {
         Error::invalid_input(
@@ -25,6 +26,7 @@ pub fn phone_e164(field: &'static str, value: &str) -> Result<(), Error> {
 
 /// Checks an email address: one `@`, a non-empty local part, a dotted domain, no spaces or
 /// control characters, at most 254 bytes.
+#[cfg_attr(not(feature = "vlens"), allow(dead_code))]
 pub fn email(field: &'static str, value: &str) -> Result<(), Error> {
     let bad = || Error::invalid_input(field, "must be an email address like name@example.com");
     if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -80,6 +82,7 @@ pub fn uuid(field: &'static str, value: &str) -> Result<uuid::Uuid, Error> {
 
 /// Checks an RSA public key in PEM (`BEGIN PUBLIC KEY`, SubjectPublicKeyInfo with the
 /// rsaEncryption algorithm, or `BEGIN RSA PUBLIC KEY`, PKCS#1) and returns it trimmed.
+#[cfg_attr(not(feature = "vlens"), allow(dead_code))]
 pub fn rsa_public_key_pem(field: &'static str, pem: &str) -> Result<String, Error> {
     use base64::Engine as _;
     let pem = pem.trim();

@@ -716,6 +716,24 @@ async fn the_cache_is_bounded_and_evicts_expired_entries_first() {
 }
 
 #[tokio::test]
+async fn a_full_cache_never_grows_past_its_bound() {
+    let server = MockServer::start_async().await;
+    let any = server.create_embed_session(|when, then| {
+        when.x_api_key(API_KEY);
+        then.ok(&session_body(TOKEN, FIFTEEN_MINUTES));
+    });
+    let cache = SessionCache::builder(client(&server)).max_entries(64).build();
+    for i in 0..200 {
+        cache.get(&format!("user-{i}"), TENANT, i % 2 == 0).await.unwrap();
+        assert!(cache.len() <= 64, "{} entries", cache.len());
+    }
+    assert!(cache.len() >= 60, "evicts in small batches: {}", cache.len());
+    // The most recent keys are still cached.
+    cache.get("user-199", TENANT, false).await.unwrap();
+    any.assert_calls_async(200).await;
+}
+
+#[tokio::test]
 async fn invalidate_and_clear_forget_sessions() {
     let server = MockServer::start_async().await;
     let mock = ok_mock(&server, "u-1", FIFTEEN_MINUTES, Duration::ZERO);

@@ -16,7 +16,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! With the `mock` feature, [`mock`] holds typed httpmock helpers (`MockServerExt`).
+//! With the `mock` feature, `mock` holds typed httpmock helpers (`MockServerExt`).
 
 #[rustfmt::skip]
 #[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all, unused)]

@@ -57,7 +57,7 @@ pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Error> {
                 _ => return Err(Error::config(format!("environment variable {var} is not set"))),
             };
             // The bearer call needs no provider key.
-            let client = VrPlatformClient::new_without_key(global.config(Provider::VrPlatform, false)?)?;
+            let client = VrPlatformClient::without_key(global.config(Provider::VrPlatform, false)?)?;
             super::to_json(&client.team_with_token(tenant, &token).await?)
         }
         Cmd::Team { tenant, access_token_env: None } => {

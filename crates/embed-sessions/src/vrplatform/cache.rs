@@ -50,7 +50,7 @@ type Outcome = Result<Arc<VrPlatformSession>, Arc<Error>>;
 /// - Failures are not cached: the callers waiting on a failed request all get its error, and
 ///   the next caller sends a new request.
 /// - At most [`SessionCacheBuilder::max_entries`] keys are kept: when full, expired entries are
-///   dropped first, then the ones closest to expiry.
+///   dropped first, then (1/32 of the entries at a time) the ones closest to expiry.
 ///
 /// Cheap to clone; clones share the cache. `Debug` never shows a token. Fetches run as tokio
 /// tasks, so use it inside a tokio runtime.
@@ -60,7 +60,8 @@ type Outcome = Result<Arc<VrPlatformSession>, Arc<Error>>;
 /// # async fn demo() -> Result<(), embed_sessions::Error> {
 /// let cache = SessionCache::new(VrPlatformClient::from_env()?);
 /// // In the handler of each iframe load:
-/// let session = cache.get("hostaway-user-123", "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a", false).await?;
+/// let tenant = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
+/// let session = cache.get("hostaway-user-123", tenant, false).await?;
 /// let body = serde_json::to_string(&session.frontend_payload()).unwrap();
 /// # let _ = body;
 /// # Ok(()) }
@@ -142,7 +143,9 @@ impl Map {
         }
     }
 
-    /// Makes room for one more slot: drops expired idle slots, then the lowest-ranked ones.
+    /// Makes room for one more slot. When full, drops every expired idle slot; if that frees
+    /// nothing, drops the lowest-ranked 1/32 of the slots at once (at least one), so the scan
+    /// under the write lock happens once per that many new keys, not on each.
     fn make_room(&mut self, max_entries: usize, now: Instant) {
         if self.len < max_entries {
             return;
@@ -152,17 +155,24 @@ impl Map {
         }
         self.slots.retain(|_, subs| !subs.is_empty());
         self.len = self.slots.values().map(HashMap::len).sum();
-        while self.len >= max_entries {
-            let victim = self
-                .slots
-                .iter()
-                .flat_map(|(k, subs)| subs.iter().map(move |(sub, slot)| (k, sub, slot)))
-                .min_by_key(|(_, _, slot)| slot.eviction_rank())
-                .map(|(&(tenant, auto), sub, _)| (tenant, auto, sub.clone()));
-            match victim {
-                Some((tenant, auto, sub)) => self.remove(tenant, auto, &sub),
-                None => break,
-            }
+        if self.len < max_entries {
+            return;
+        }
+        let batch = (max_entries / 32).max(1).min(self.len);
+        let mut ranked: Vec<_> = self
+            .slots
+            .iter()
+            .flat_map(|(k, subs)| {
+                subs.iter().map(move |(sub, slot)| (slot.eviction_rank(), k, sub))
+            })
+            .collect();
+        ranked.select_nth_unstable_by_key(batch - 1, |(rank, _, _)| *rank);
+        let victims: Vec<(Uuid, bool, Box<str>)> = ranked[..batch]
+            .iter()
+            .map(|(_, key, sub)| (key.0, key.1, Box::<str>::clone(sub)))
+            .collect();
+        for (tenant, auto, sub) in victims {
+            self.remove(tenant, auto, &sub);
         }
     }
 }
@@ -172,7 +182,8 @@ impl Map {
 /// ```
 /// use std::time::Duration;
 /// use embed_sessions::{Config, Provider, vrplatform::{SessionCache, VrPlatformClient}};
-/// let client = VrPlatformClient::new(Config::builder(Provider::VrPlatform).api_key("K").build()?)?;
+/// let config = Config::builder(Provider::VrPlatform).api_key("K").build()?;
+/// let client = VrPlatformClient::new(config)?;
 /// let cache = SessionCache::builder(client)
 ///     .margin(Duration::from_secs(120))
 ///     .max_entries(1_000)

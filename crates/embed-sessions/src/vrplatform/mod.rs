@@ -29,7 +29,8 @@
 //! use embed_sessions::Reason;
 //! use embed_sessions::vrplatform::{VrPlatformClient, VrPlatformReason};
 //! # async fn demo(vrp: VrPlatformClient) {
-//! match vrp.embed_session().sub("u-1").tenant_id("4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a").send().await {
+//! let tenant = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
+//! match vrp.embed_session().sub("u-1").tenant_id(tenant).send().await {
 //!     Ok(session) => println!("expires at {}", session.expires_at()),
 //!     Err(e) if e.reason() == Some(&Reason::VrPlatform(VrPlatformReason::UnknownUser)) => {
 //!         eprintln!("{e}"); // ... unknown embedded user (HTTP 401): ...; enable autoProvision ...
@@ -75,7 +76,8 @@ const GET_TEAM: Op = Op::idempotent("get_team");
 /// assert_eq!(r, VrPlatformReason::UnknownUser);
 /// assert_eq!(r.to_string(), "unknown embedded user");
 /// assert_eq!(r.hint(), Some("enable autoProvision or create the user first"));
-/// assert_eq!(VrPlatformReason::from_response(403, "Unknown embedded user"), VrPlatformReason::Other);
+/// let other = VrPlatformReason::from_response(403, "Unknown embedded user");
+/// assert_eq!(other, VrPlatformReason::Other);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -278,6 +280,26 @@ impl VrPlatformClient {
         Ok(Self { core: Arc::new(Core::new(config)) })
     }
 
+    /// A client without a provider key, for the calls made with an embed access token only
+    /// ([`team_with_token`](Self::team_with_token)); the provider-key calls then fail with a
+    /// configuration error naming `VRPLATFORM_API_KEY`.
+    ///
+    /// ```
+    /// use embed_sessions::{Config, Provider, vrplatform::VrPlatformClient};
+    /// let config = Config::builder(Provider::VrPlatform).build()?;
+    /// let vrp = VrPlatformClient::without_key(config)?;
+    /// # Ok::<(), embed_sessions::Error>(())
+    /// ```
+    pub fn without_key(config: Config) -> Result<Self, Error> {
+        if config.provider != Provider::VrPlatform {
+            return Err(Error::config(format!(
+                "a {} configuration was given to the VRPlatform client",
+                config.provider
+            )));
+        }
+        Ok(Self { core: Arc::new(Core::new(config)) })
+    }
+
     /// A client from `VRPLATFORM_API_KEY` (required) and `VRPLATFORM_BASE_URL` (optional).
     ///
     /// ```no_run
@@ -336,14 +358,38 @@ impl VrPlatformClient {
     /// ```no_run
     /// # use embed_sessions::vrplatform::VrPlatformClient;
     /// # async fn demo(vrp: VrPlatformClient) -> Result<(), embed_sessions::Error> {
-    /// let session = vrp.embed_session().sub("u-1").tenant_id("4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a").send().await?;
+    /// let tenant = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
+    /// let session = vrp.embed_session().sub("u-1").tenant_id(tenant).send().await?;
     /// let team = vrp.verify_session(&session).await?;
     /// println!("session opens {}", team.name.as_deref().unwrap_or("(unnamed team)"));
     /// # Ok(()) }
     /// ```
     pub async fn verify_session(&self, session: &VrPlatformSession) -> Result<types::Team, Error> {
-        let bearer = format!("Bearer {}", session.access_token.expose());
-        let id = session.tenant_id;
+        self.bearer_team(session.tenant_id, &session.access_token).await
+    }
+
+    /// Reads a team with an embed access token you hold (`Authorization: Bearer`), for
+    /// example one a frontend reported as refused. `tenant_id` must be a UUID (checked before
+    /// sending); no provider key is needed.
+    ///
+    /// ```no_run
+    /// # use embed_sessions::{Secret, vrplatform::VrPlatformClient};
+    /// # async fn demo(vrp: VrPlatformClient, token: Secret) -> Result<(), embed_sessions::Error> {
+    /// let team = vrp.team_with_token("4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a", &token).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn team_with_token(
+        &self,
+        tenant_id: &str,
+        access_token: &Secret,
+    ) -> Result<types::Team, Error> {
+        let id = validate::uuid("tenantId", tenant_id)?;
+        validate::non_empty("access_token", access_token.expose())?;
+        self.bearer_team(id, access_token).await
+    }
+
+    async fn bearer_team(&self, id: Uuid, access_token: &Secret) -> Result<types::Team, Error> {
+        let bearer = format!("Bearer {}", access_token.expose());
         let out = self
             .core
             .call(
@@ -410,6 +456,8 @@ impl fmt::Debug for EmbedSessionBuilder<'_> {
 
 impl EmbedSessionBuilder<'_> {
     /// Your stable external id of the user (`sub`, for example `hostaway-user-123`).
+    // Named after the API field, not `std::ops::Sub`.
+    #[allow(clippy::should_implement_trait)]
     pub fn sub(mut self, sub: impl Into<String>) -> Self {
         self.sub = Some(sub.into());
         self
@@ -478,8 +526,12 @@ impl TryFrom<types::EmbedSession> for VrPlatformSession {
     ///
     /// ```
     /// use embed_sessions::vrplatform::{VrPlatformSession, raw::types::EmbedSession};
-    /// let raw: EmbedSession = serde_json::from_str(r#"{"accessToken":"tok","expiresAt":"2026-04-01T12:00:00.000Z",
-    ///     "tenantId":"4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a","userId":"11111111-1111-4111-8111-111111111111"}"#).unwrap();
+    /// let raw: EmbedSession = serde_json::from_value(serde_json::json!({
+    ///     "accessToken": "tok",
+    ///     "expiresAt": "2026-04-01T12:00:00.000Z",
+    ///     "tenantId": "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a",
+    ///     "userId": "11111111-1111-4111-8111-111111111111",
+    /// })).unwrap();
     /// let session = VrPlatformSession::try_from(raw)?;
     /// assert_eq!(session.expires_at().to_rfc3339(), "2026-04-01T12:00:00+00:00");
     /// # Ok::<(), embed_sessions::Error>(())
@@ -537,13 +589,20 @@ impl VrPlatformSession {
     ///
     /// ```
     /// # use embed_sessions::vrplatform::{VrPlatformSession, raw::types::EmbedSession};
-    /// # let raw: EmbedSession = serde_json::from_str(r#"{"accessToken":"tok","expiresAt":"2026-04-01T12:00:00Z",
-    /// #     "tenantId":"4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a","userId":"11111111-1111-4111-8111-111111111111"}"#).unwrap();
+    /// # let raw: EmbedSession = serde_json::from_value(serde_json::json!({
+    /// #     "accessToken": "tok",
+    /// #     "expiresAt": "2026-04-01T12:00:00Z",
+    /// #     "tenantId": "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a",
+    /// #     "userId": "11111111-1111-4111-8111-111111111111",
+    /// # })).unwrap();
     /// # let session = VrPlatformSession::try_from(raw)?;
     /// let json = serde_json::to_string(&session.frontend_payload()).unwrap();
     /// assert_eq!(
     ///     json,
-    ///     r#"{"accessToken":"tok","expiresAt":"2026-04-01T12:00:00.000Z","tenantId":"4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a"}"#
+    ///     concat!(
+    ///         r#"{"accessToken":"tok","expiresAt":"2026-04-01T12:00:00.000Z","#,
+    ///         r#""tenantId":"4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a"}"#
+    ///     )
     /// );
     /// # Ok::<(), embed_sessions::Error>(())
     /// ```
