@@ -63,7 +63,7 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-/// Runs both providers' main calls against `body` served with `status`.
+/// Runs the three providers' main calls against `body` served with `status`.
 fn exchange(rt: &tokio::runtime::Runtime, server: &FaultServer, status: u16, body: Vec<u8>) {
     rt.block_on(async {
         server.set_script(vec![Fault::raw(status, "application/json", body)]);
@@ -85,7 +85,14 @@ fn exchange(rt: &tokio::runtime::Runtime, server: &FaultServer, status: u16, bod
             let _ = (e.to_string(), format!("{e:?}"));
             assert_ne!(e.kind(), ErrorKind::InvalidInput);
         }
-        assert_eq!(server.hits(), 2);
+        let bunq =
+            embed_sessions::bunq::BunqClient::new(config(Provider::Bunq, &server.base_url()))
+                .unwrap();
+        if let Err(e) = bunq.create_context("prop-key").await {
+            let _ = (e.to_string(), format!("{e:?}"));
+            assert_ne!(e.kind(), ErrorKind::InvalidInput);
+        }
+        assert!(server.hits() >= 3);
     });
 }
 

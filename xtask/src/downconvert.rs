@@ -81,10 +81,7 @@ pub fn downconvert(doc: &mut Value) -> Result<(), Vec<Violation>> {
         }
     }
     for p in operations {
-        if doc
-            .pointer(&p)
-            .is_some_and(|op| op.get("responses").is_none())
-        {
+        if doc.pointer(&p).is_some_and(|op| op.get("responses").is_none()) {
             errs.push(Violation::new(
                 p,
                 "operation has no `responses` (optional in 3.1, required in 3.0); declare at \
@@ -129,11 +126,7 @@ fn set_nullable(m: &mut Map<String, Value>) {
         m.insert("nullable".into(), Value::Bool(true));
     } else {
         let t = m.get("type").cloned().unwrap_or(Value::Null);
-        replace_key(
-            m,
-            "type",
-            vec![("type", t), ("nullable", Value::Bool(true))],
-        );
+        replace_key(m, "type", vec![("type", t), ("nullable", Value::Bool(true))]);
     }
 }
 
@@ -216,21 +209,13 @@ fn unsupported_hint(keyword: &str) -> &'static str {
 fn type_keywords(t: &str) -> &'static [&'static str] {
     match t {
         "string" => &["minLength", "maxLength", "pattern"],
-        "number" | "integer" => &[
-            "minimum",
-            "maximum",
-            "exclusiveMinimum",
-            "exclusiveMaximum",
-            "multipleOf",
-        ],
+        "number" | "integer" => {
+            &["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"]
+        }
         "array" => &["items", "minItems", "maxItems", "uniqueItems"],
-        "object" => &[
-            "properties",
-            "required",
-            "additionalProperties",
-            "minProperties",
-            "maxProperties",
-        ],
+        "object" => {
+            &["properties", "required", "additionalProperties", "minProperties", "maxProperties"]
+        }
         _ => &[],
     }
 }
@@ -357,10 +342,9 @@ fn convert_schema(node: &mut Value, p: &str, errs: &mut Vec<Violation>) {
     }
 
     // Numeric exclusive bounds → bound + boolean flag.
-    for (kw, bound, is_min) in [
-        ("exclusiveMinimum", "minimum", true),
-        ("exclusiveMaximum", "maximum", false),
-    ] {
+    for (kw, bound, is_min) in
+        [("exclusiveMinimum", "minimum", true), ("exclusiveMaximum", "maximum", false)]
+    {
         let Some(Value::Number(n)) = m.get(kw).cloned() else {
             continue;
         };
@@ -374,11 +358,7 @@ fn convert_schema(node: &mut Value, p: &str, errs: &mut Vec<Violation>) {
                 m.insert(bound.into(), Value::Number(n));
                 m.insert(kw.into(), Value::Bool(true));
             }
-            None => replace_key(
-                m,
-                kw,
-                vec![(bound, Value::Number(n)), (kw, Value::Bool(true))],
-            ),
+            None => replace_key(m, kw, vec![(bound, Value::Number(n)), (kw, Value::Bool(true))]),
         }
     }
 
@@ -425,11 +405,8 @@ fn convert_schema(node: &mut Value, p: &str, errs: &mut Vec<Violation>) {
         if !branches.iter().any(is_null_schema) {
             continue;
         }
-        let mut rest: Vec<Value> = branches
-            .iter()
-            .filter(|b| !is_null_schema(b))
-            .cloned()
-            .collect();
+        let mut rest: Vec<Value> =
+            branches.iter().filter(|b| !is_null_schema(b)).cloned().collect();
         match rest.len() {
             0 => make_null_only(m, kw),
             1 => {
@@ -465,14 +442,7 @@ fn hoist(m: &mut Map<String, Value>, kw: &str, branch: Value) {
             .into_iter()
             .filter(|(k, _)| k != "nullable" && (k == kw || !m.contains_key(k)))
             .collect();
-        replace_key(
-            m,
-            kw,
-            entries
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.clone()))
-                .collect(),
-        );
+        replace_key(m, kw, entries.iter().map(|(k, v)| (k.as_str(), v.clone())).collect());
     } else if let Some(Value::Array(all)) = m.get_mut("allOf") {
         all.push(branch);
         m.shift_remove(kw);
@@ -556,11 +526,8 @@ fn convert_type(m: &mut Map<String, Value>, p: &str, errs: &mut Vec<Violation>) 
                     }
                 }
                 if let Some(values) = &enum_values {
-                    let mine: Vec<Value> = values
-                        .iter()
-                        .filter(|v| value_has_type(v, t))
-                        .cloned()
-                        .collect();
+                    let mine: Vec<Value> =
+                        values.iter().filter(|v| value_has_type(v, t)).cloned().collect();
                     branch.insert("enum".into(), Value::Array(mine));
                     moved.push("enum");
                 }
@@ -622,10 +589,7 @@ mod tests {
             convert(json!({"type": ["string", "null"], "format": "email"})),
             json!({"type": "string", "nullable": true, "format": "email"}),
         );
-        same(
-            convert(json!({"type": ["integer"]})),
-            json!({"type": "integer"}),
-        );
+        same(convert(json!({"type": ["integer"]})), json!({"type": "integer"}));
     }
 
     #[test]
@@ -647,10 +611,7 @@ mod tests {
                 "nullable": true
             }),
         );
-        same(
-            convert(json!({"type": ["integer", "number"]})),
-            json!({"type": "number"}),
-        );
+        same(convert(json!({"type": ["integer", "number"]})), json!({"type": "number"}));
         // The enum's values decide which types remain.
         same(
             convert(json!({"type": ["string", "integer", "null"], "enum": ["a", "b", null]})),
@@ -671,10 +632,7 @@ mod tests {
             convert(json!({"type": "null", "description": "always null"})),
             json!({"enum": [null], "description": "always null", "nullable": true}),
         );
-        same(
-            convert(json!({"type": ["null"]})),
-            json!({"enum": [null], "nullable": true}),
-        );
+        same(convert(json!({"type": ["null"]})), json!({"enum": [null], "nullable": true}));
     }
 
     #[test]
@@ -716,10 +674,7 @@ mod tests {
                 "nullable": true
             }),
         );
-        same(
-            props["never"].clone(),
-            json!({"enum": [null], "nullable": true}),
-        );
+        same(props["never"].clone(), json!({"enum": [null], "nullable": true}));
     }
 
     #[test]
@@ -830,10 +785,7 @@ mod tests {
             media["schema"].clone(),
             json!({"type": "object", "properties": {"examples": {"type": "string", "example": "e"}}}),
         );
-        same(
-            media["examples"].clone(),
-            json!({"full": {"value": {"examples": "e"}}}),
-        );
+        same(media["examples"].clone(), json!({"full": {"value": {"examples": "e"}}}));
     }
 
     #[test]
@@ -1022,10 +974,7 @@ mod tests {
     }
 
     fn vlens() -> Value {
-        let path = format!(
-            "{}/tests/fixtures/vlens-fragment-3.1.yaml",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/fixtures/vlens-fragment-3.1.yaml", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         serde_norway::from_str(&text).unwrap()
     }

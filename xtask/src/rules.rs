@@ -22,10 +22,7 @@ impl Violation {
     /// Creates a violation at `pointer` (an RFC 6901 JSON pointer) with a message saying what is
     /// wrong and how to fix it.
     pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            pointer: pointer.into(),
-            message: message.into(),
-        }
+        Self { pointer: pointer.into(), message: message.into() }
     }
 
     /// Renders `specs/FILE: /json/pointer: message` — message says what is wrong and how to fix it.
@@ -33,11 +30,7 @@ impl Violation {
     /// `spec_path` is printed as given (e.g. `specs/vlens.yaml`); the whole document (empty
     /// pointer) is shown as `/`.
     pub fn render(&self, spec_path: &str) -> String {
-        let pointer = if self.pointer.is_empty() {
-            "/"
-        } else {
-            &self.pointer
-        };
+        let pointer = if self.pointer.is_empty() { "/" } else { &self.pointer };
         format!("{spec_path}: {pointer}: {}", self.message)
     }
 }
@@ -59,11 +52,7 @@ pub(crate) fn ptr(base: &str, token: &str) -> String {
 
 /// Sorts violations by pointer (then message) and removes exact duplicates.
 pub(crate) fn sort_violations(v: &mut Vec<Violation>) {
-    v.sort_by(|a, b| {
-        a.pointer
-            .cmp(&b.pointer)
-            .then_with(|| a.message.cmp(&b.message))
-    });
+    v.sort_by(|a, b| a.pointer.cmp(&b.pointer).then_with(|| a.message.cmp(&b.message)));
     v.dedup();
 }
 
@@ -127,11 +116,7 @@ fn heck_lowercase(s: &str) -> String {
 }
 
 fn heck_snake(s: &str) -> String {
-    heck_words(s)
-        .into_iter()
-        .map(heck_lowercase)
-        .collect::<Vec<_>>()
-        .join("_")
+    heck_words(s).into_iter().map(heck_lowercase).collect::<Vec<_>>().join("_")
 }
 
 fn heck_pascal(s: &str) -> String {
@@ -174,9 +159,7 @@ fn sanitize(input: &str, case: Case, typify_prefix: bool) -> String {
         "+1" => "plus1".to_string(),
         "-1" => "minus1".to_string(),
         _ => to_case(
-            &input
-                .replace('\'', "")
-                .replace(|c: char| !(c.is_alphanumeric() || c == '_'), "-"),
+            &input.replace('\'', "").replace(|c: char| !(c.is_alphanumeric() || c == '_'), "-"),
         ),
     };
     let out = match out.chars().next() {
@@ -185,11 +168,7 @@ fn sanitize(input: &str, case: Case, typify_prefix: bool) -> String {
         Some(_) if typify_prefix => format!("{}{out}", to_case("x")),
         Some(_) => format!("_{out}"),
     };
-    if RUST_KEYWORDS.contains(&out.as_str()) {
-        format!("{out}_")
-    } else {
-        out
-    }
+    if RUST_KEYWORDS.contains(&out.as_str()) { format!("{out}_") } else { out }
 }
 
 /// The Rust method name progenitor derives from an `operationId` (heck `to_snake_case` plus
@@ -210,9 +189,8 @@ pub fn schema_type_name(name: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 
 /// The HTTP methods a path item may hold, in the order progenitor visits them.
-pub(crate) const HTTP_METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+pub(crate) const HTTP_METHODS: [&str; 8] =
+    ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /// The kind of OpenAPI object the walker is visiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,13 +241,8 @@ const SCHEMA_SINGLE: &[&str] = &[
 /// Schema keywords whose value is an array of subschemas.
 const SCHEMA_ARRAY: &[&str] = &["allOf", "oneOf", "anyOf", "prefixItems"];
 /// Schema keywords whose value is a map of name → subschema.
-const SCHEMA_MAP: &[&str] = &[
-    "properties",
-    "patternProperties",
-    "$defs",
-    "definitions",
-    "dependentSchemas",
-];
+const SCHEMA_MAP: &[&str] =
+    &["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"];
 
 /// Visits every object of `doc` that can hold a schema, parameter, response, … in document order
 /// (parents before children), calling `f(kind, pointer, value)`. Reference objects are visited
@@ -548,15 +521,8 @@ pub(crate) const KEYWORDS_31: &[&str] = &[
 ];
 
 /// Keys that may sit next to a schema `$ref` without changing its meaning (3.0 ignores them).
-pub(crate) const REF_ANNOTATIONS: &[&str] = &[
-    "description",
-    "summary",
-    "title",
-    "example",
-    "deprecated",
-    "externalDocs",
-    "$comment",
-];
+pub(crate) const REF_ANNOTATIONS: &[&str] =
+    &["description", "summary", "title", "example", "deprecated", "externalDocs", "$comment"];
 
 /// The single-type names OpenAPI 3.0 knows.
 const TYPES_30: &[&str] = &["string", "number", "integer", "boolean", "object", "array"];
@@ -619,10 +585,9 @@ fn check_document(doc: &Value, out: &mut Vec<Violation>) {
                 }
             }
         }
-        _ => out.push(Violation::new(
-            "/info",
-            "missing `info` object; add `info: {title, version}`",
-        )),
+        _ => {
+            out.push(Violation::new("/info", "missing `info` object; add `info: {title, version}`"))
+        }
     }
     if !root.get("paths").is_some_and(Value::is_object) {
         out.push(Violation::new(
@@ -691,9 +656,7 @@ fn resolve<'a>(
         let Some(reference) = cur.0.get("$ref") else {
             return Some(cur);
         };
-        let name = reference
-            .as_str()?
-            .strip_prefix(&format!("#/components/{section}/"))?;
+        let name = reference.as_str()?.strip_prefix(&format!("#/components/{section}/"))?;
         if name.contains('/') {
             return None;
         }
@@ -734,10 +697,8 @@ fn check_operations(doc: &Value, out: &mut Vec<Violation>) {
                 op.ptr.clone(),
                 "operation has no operationId; add a unique one (it becomes the Rust method name)",
             )),
-            Some(_) => out.push(Violation::new(
-                ptr(&op.ptr, "operationId"),
-                "operationId must be a string",
-            )),
+            Some(_) => out
+                .push(Violation::new(ptr(&op.ptr, "operationId"), "operationId must be a string")),
         }
     }
     for op in &ops {
@@ -791,10 +752,7 @@ impl Status {
     }
 
     fn is_error(self) -> bool {
-        matches!(
-            self,
-            Status::Default | Status::Code(400..=599) | Status::Range(4..=5)
-        )
+        matches!(self, Status::Default | Status::Code(400..=599) | Status::Range(4..=5))
     }
 }
 
@@ -847,48 +805,29 @@ fn response_body(
     let json = content.and_then(|c| c.iter().find(|(ct, _)| is_json(ct)));
     if let Some((ct, media)) = json {
         let media_ptr = ptr(&ptr(&def_ptr, "content"), ct);
-        if media
-            .get("encoding")
-            .and_then(Value::as_object)
-            .is_some_and(|e| !e.is_empty())
-        {
+        if media.get("encoding").and_then(Value::as_object).is_some_and(|e| !e.is_empty()) {
             out.push(Violation::new(
                 ptr(&media_ptr, "encoding"),
                 "progenitor panics (todo!) on `encoding` in a JSON response; remove it",
             ));
         }
         return Some(match media.get("schema") {
-            Some(schema) => Body {
-                key: format!("json:{schema}"),
-                desc: describe_schema(schema),
-            },
+            Some(schema) => Body { key: format!("json:{schema}"), desc: describe_schema(schema) },
             None => {
                 out.push(Violation::new(
                     media_ptr,
                     "JSON response without `schema`: progenitor panics (todo!); add a schema",
                 ));
-                Body {
-                    key: "json-without-schema".into(),
-                    desc: "JSON without a schema".into(),
-                }
+                Body { key: "json-without-schema".into(), desc: "JSON without a schema".into() }
             }
         });
     }
     Some(if status == Status::Code(101) {
-        Body {
-            key: "upgrade".into(),
-            desc: "a protocol upgrade".into(),
-        }
+        Body { key: "upgrade".into(), desc: "a protocol upgrade".into() }
     } else if let Some((ct, _)) = content.and_then(|c| c.iter().next()) {
-        Body {
-            key: "raw".into(),
-            desc: format!("a non-JSON body (`{ct}`)"),
-        }
+        Body { key: "raw".into(), desc: format!("a non-JSON body (`{ct}`)") }
     } else {
-        Body {
-            key: "none".into(),
-            desc: "no body".into(),
-        }
+        Body { key: "none".into(), desc: "no body".into() }
     })
 }
 
@@ -936,12 +875,7 @@ fn check_responses(doc: &Value, op: &Op<'_>, out: &mut Vec<Violation>) {
         }
         let Some(status) = status else { continue };
         if let Some(body) = response_body(doc, status, r, &at, out) {
-            resps.push(Resp {
-                status,
-                label: key.clone(),
-                ptr: at,
-                body,
-            });
+            resps.push(Resp { status, label: key.clone(), ptr: at, body });
         }
     }
 
@@ -1005,17 +939,10 @@ fn is_plain_string(schema: &Value, format: Option<&str>) -> bool {
     m.get("type").and_then(Value::as_str) == Some("string")
         && m.get("format").and_then(Value::as_str) == format
         && m.get("nullable").and_then(Value::as_bool) != Some(true)
-        && [
-            "discriminator",
-            "default",
-            "pattern",
-            "minLength",
-            "maxLength",
-        ]
-        .iter()
-        .all(|k| !m.contains_key(*k))
-        && m.get("enum")
-            .is_none_or(|e| e.as_array().is_some_and(Vec::is_empty))
+        && ["discriminator", "default", "pattern", "minLength", "maxLength"]
+            .iter()
+            .all(|k| !m.contains_key(*k))
+        && m.get("enum").is_none_or(|e| e.as_array().is_some_and(Vec::is_empty))
 }
 
 fn check_request_body(doc: &Value, op: &Op<'_>, out: &mut Vec<Violation>) {
@@ -1111,11 +1038,7 @@ fn check_request_body(doc: &Value, op: &Op<'_>, out: &mut Vec<Violation>) {
             }
         }
         _ => {
-            if media
-                .get("encoding")
-                .and_then(Value::as_object)
-                .is_some_and(|e| !e.is_empty())
-            {
+            if media.get("encoding").and_then(Value::as_object).is_some_and(|e| !e.is_empty()) {
                 out.push(Violation::new(
                     ptr(&media_ptr, "encoding"),
                     "progenitor panics (todo!) on a request body `encoding`; remove it",
@@ -1177,10 +1100,9 @@ fn collect_params<'a>(
         let Some((def, def_ptr)) = resolve(doc, entry, use_ptr.clone(), "parameters") else {
             continue;
         };
-        let (Some(name), Some(location)) = (
-            def.get("name").and_then(Value::as_str),
-            def.get("in").and_then(Value::as_str),
-        ) else {
+        let (Some(name), Some(location)) =
+            (def.get("name").and_then(Value::as_str), def.get("in").and_then(Value::as_str))
+        else {
             out.push(Violation::new(
                 def_ptr,
                 "parameter needs string `name` and `in` members; add them",
@@ -1189,25 +1111,13 @@ fn collect_params<'a>(
         };
         // Operation parameters override path-level ones with the same name and location.
         params.retain(|p| !(p.name == name && p.location == location));
-        params.push(Param {
-            name,
-            location,
-            use_ptr,
-            def_ptr,
-            def,
-        });
+        params.push(Param { name, location, use_ptr, def_ptr, def });
     }
 }
 
 fn check_parameters(doc: &Value, op: &Op<'_>, out: &mut Vec<Violation>) {
     let mut params = Vec::new();
-    collect_params(
-        doc,
-        op.path_item.get("parameters"),
-        &op.path_ptr,
-        &mut params,
-        out,
-    );
+    collect_params(doc, op.path_item.get("parameters"), &op.path_ptr, &mut params, out);
     collect_params(doc, op.op.get("parameters"), &op.ptr, &mut params, out);
 
     let names = match template_names(op.path) {
@@ -1343,10 +1253,7 @@ fn makes_named_type(schema: &Value) -> bool {
         return false;
     };
     !m.contains_key("$ref")
-        && (m
-            .get("properties")
-            .and_then(Value::as_object)
-            .is_some_and(|p| !p.is_empty())
+        && (m.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty())
             || m.contains_key("enum")
             || m.contains_key("oneOf")
             || m.contains_key("anyOf"))
@@ -1354,14 +1261,9 @@ fn makes_named_type(schema: &Value) -> bool {
 
 fn component_type_names(doc: &Value) -> BTreeMap<String, String> {
     let mut names = BTreeMap::new();
-    if let Some(schemas) = doc
-        .pointer("/components/schemas")
-        .and_then(Value::as_object)
-    {
+    if let Some(schemas) = doc.pointer("/components/schemas").and_then(Value::as_object) {
         for name in schemas.keys() {
-            names
-                .entry(schema_type_name(name))
-                .or_insert_with(|| name.clone());
+            names.entry(schema_type_name(name)).or_insert_with(|| name.clone());
         }
     }
     names
@@ -1524,10 +1426,7 @@ fn check_schema(p: &str, v: &Value, out: &mut Vec<Violation>) {
             "`examples` in a schema is OpenAPI 3.1; use a single `example`",
         ));
     }
-    for (kw, bound) in [
-        ("exclusiveMinimum", "minimum"),
-        ("exclusiveMaximum", "maximum"),
-    ] {
+    for (kw, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
         match m.get(kw) {
             Some(Value::Number(n)) => out.push(Violation::new(
                 ptr(p, kw),
@@ -1591,9 +1490,7 @@ fn check_component_names(doc: &Value, out: &mut Vec<Violation>) {
         let base = ptr("/components", section);
         for name in entries.keys() {
             let valid = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
             if !valid {
                 out.push(Violation::new(
                     ptr(&base, name),
@@ -1634,12 +1531,8 @@ pub(crate) fn assert_generates(doc: &Value) {
     let mut settings = progenitor::GenerationSettings::new();
     settings.with_interface(progenitor::InterfaceStyle::Builder);
     let mut generator = progenitor::Generator::new(&settings);
-    generator
-        .generate_tokens(&spec)
-        .unwrap_or_else(|e| panic!("progenitor: {e}"));
-    generator
-        .httpmock(&spec, "crate")
-        .unwrap_or_else(|e| panic!("progenitor httpmock: {e}"));
+    generator.generate_tokens(&spec).unwrap_or_else(|e| panic!("progenitor: {e}"));
+    generator.httpmock(&spec, "crate").unwrap_or_else(|e| panic!("progenitor httpmock: {e}"));
 }
 
 #[cfg(test)]
@@ -1648,10 +1541,7 @@ mod tests {
     use serde_json::json;
 
     fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/rules/{name}.yaml",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/fixtures/rules/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
@@ -1686,10 +1576,7 @@ mod tests {
             ("create_auth_session", "create_auth_session"),
             ("HTTPServerError", "http_server_error"),
             ("getV2Users", "get_v2_users"),
-            (
-                "IdentityUserSession_CreateAuthSession",
-                "identity_user_session_create_auth_session",
-            ),
+            ("IdentityUserSession_CreateAuthSession", "identity_user_session_create_auth_session"),
             ("user's list", "users_list"),
             ("2fa", "_2fa"),
             ("type", "type_"),
@@ -1773,10 +1660,7 @@ mod tests {
 
     #[test]
     fn operation_id_duplicate() {
-        single(
-            "operation-id-duplicate",
-            "/paths/~1teams~1{id}/get/operationId",
-        );
+        single("operation-id-duplicate", "/paths/~1teams~1{id}/get/operationId");
         let v = check(&fixture("operation-id-duplicate"));
         assert!(v[0].message.contains("/paths/~1teams/get/operationId"));
         assert!(v[0].message.contains("get_team"));
@@ -1789,10 +1673,7 @@ mod tests {
 
     #[test]
     fn success_default_body() {
-        single(
-            "success-default-body",
-            "/paths/~1teams/get/responses/default",
-        );
+        single("success-default-body", "/paths/~1teams/get/responses/default");
     }
 
     #[test]
@@ -1802,10 +1683,7 @@ mod tests {
 
     #[test]
     fn request_body_content() {
-        single(
-            "request-body-content",
-            "/paths/~1teams/post/requestBody/content",
-        );
+        single("request-body-content", "/paths/~1teams/post/requestBody/content");
     }
 
     #[test]
@@ -1826,10 +1704,7 @@ mod tests {
 
     #[test]
     fn request_body_optional() {
-        single(
-            "request-body-optional",
-            "/components/requestBodies/Team/required",
-        );
+        single("request-body-optional", "/components/requestBodies/Team/required");
     }
 
     #[test]
@@ -1844,18 +1719,12 @@ mod tests {
 
     #[test]
     fn parameter_content() {
-        single(
-            "parameter-content",
-            "/paths/~1teams/get/parameters/0/content",
-        );
+        single("parameter-content", "/paths/~1teams/get/parameters/0/content");
     }
 
     #[test]
     fn parameter_name_collision() {
-        single(
-            "parameter-name-collision",
-            "/paths/~1teams/get/parameters/1",
-        );
+        single("parameter-name-collision", "/paths/~1teams/get/parameters/1");
     }
 
     #[test]
@@ -1865,34 +1734,22 @@ mod tests {
 
     #[test]
     fn schema_type_null() {
-        single(
-            "schema-type-null",
-            "/components/schemas/Team/properties/note/oneOf/1/type",
-        );
+        single("schema-type-null", "/components/schemas/Team/properties/note/oneOf/1/type");
     }
 
     #[test]
     fn schema_type_array() {
-        single(
-            "schema-type-array",
-            "/components/schemas/Team/properties/name/type",
-        );
+        single("schema-type-array", "/components/schemas/Team/properties/name/type");
     }
 
     #[test]
     fn schema_const() {
-        single(
-            "schema-const",
-            "/components/schemas/Team/properties/kind/const",
-        );
+        single("schema-const", "/components/schemas/Team/properties/kind/const");
     }
 
     #[test]
     fn schema_keyword_31() {
-        single(
-            "schema-keyword-31",
-            "/components/schemas/Team/unevaluatedProperties",
-        );
+        single("schema-keyword-31", "/components/schemas/Team/unevaluatedProperties");
     }
 
     #[test]
@@ -1905,10 +1762,7 @@ mod tests {
 
     #[test]
     fn schema_ref_siblings() {
-        single(
-            "schema-ref-siblings",
-            "/components/schemas/Team/properties/owner",
-        );
+        single("schema-ref-siblings", "/components/schemas/Team/properties/owner");
     }
 
     #[test]
@@ -1921,10 +1775,7 @@ mod tests {
 
     #[test]
     fn ref_external() {
-        single(
-            "ref-external",
-            "/components/schemas/Team/properties/owner/$ref",
-        );
+        single("ref-external", "/components/schemas/Team/properties/owner/$ref");
     }
 
     #[test]

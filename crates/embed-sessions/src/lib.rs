@@ -31,6 +31,8 @@ mod secret;
 mod transport;
 mod validate;
 
+#[cfg(feature = "bunq")]
+pub mod bunq;
 #[cfg(feature = "vlens")]
 pub mod vlens;
 #[cfg(feature = "vrplatform")]

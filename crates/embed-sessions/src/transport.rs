@@ -47,6 +47,7 @@ impl Op {
     }
 
     /// An operation that is repeated only when it certainly was not processed.
+    #[cfg_attr(not(feature = "vlens"), allow(dead_code))]
     pub const fn once(name: &'static str) -> Self {
         Self { name, retry_safe: false }
     }

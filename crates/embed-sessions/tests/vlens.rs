@@ -26,6 +26,8 @@ fn fast_retries() -> RetryPolicy {
 }
 
 fn client(server: &MockServer) -> VlensClient {
+    // Every test's traces are captured, so the redaction test sees a full run's output.
+    common::global_logs();
     let config = Config::builder(Provider::Vlens)
         .api_key(API_KEY)
         .base_url(server.base_url())
@@ -565,7 +567,7 @@ async fn bad_input_is_rejected_before_any_request() {
 #[test]
 fn secrets_never_show_in_debug_display_or_traces() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (logs, _guard) = common::capture_traces();
+    let logs = common::global_logs();
     let mut rendered = String::new();
     rt.block_on(async {
         let server = MockServer::start_async().await;
@@ -586,7 +588,8 @@ fn secrets_never_show_in_debug_display_or_traces() {
         });
         server.create_auth_session(|when, then| {
             when.api_key(API_KEY);
-            then.into_inner().status(200)
+            then.into_inner()
+                .status(200)
                 .json_body(json!({"data": null, "error_code": 7001, "error_message": "x"}));
         });
         let vlens = admin_client(&server);

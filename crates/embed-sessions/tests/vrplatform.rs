@@ -24,6 +24,8 @@ const OTHER_TENANT: &str = "0b7c1a52-3f9e-4d61-9a8b-2c4d6e8f0a1b";
 const USER: &str = "11111111-1111-4111-8111-111111111111";
 
 fn config(server: &MockServer) -> Config {
+    // Every test's traces are captured, so the redaction test sees a full run's output.
+    common::global_logs();
     Config::builder(Provider::VrPlatform)
         .api_key(API_KEY)
         .base_url(server.base_url())
@@ -753,7 +755,7 @@ async fn invalidate_and_clear_forget_sessions() {
 
 #[tokio::test]
 async fn secrets_never_appear_in_debug_errors_or_traces() {
-    let (logs, _guard) = common::capture_traces();
+    let logs = common::global_logs();
     let server = MockServer::start_async().await;
     let ok = server.create_embed_session(|when, then| {
         when.x_api_key(API_KEY).into_inner().json_body_includes(r#"{"sub":"ok"}"#);

@@ -11,14 +11,20 @@ use crate::Global;
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Create an embedded auth session (API key only) and print `{"token", "iframeUrl"}`.
-    #[command(after_help = "Example:\n  VLENS_API_KEY=... embed-sessions vlens auth-session --phone +201234567890 --contract-type 414 --minimal-signature-flow")]
+    #[command(
+        after_help = "Example:\n  VLENS_API_KEY=... embed-sessions vlens auth-session --phone +201234567890 --contract-type 414 --minimal-signature-flow"
+    )]
     AuthSession(AuthSession),
     /// Create an invitation with pre-filled fields (needs VLENS_TENANCY_NAME, VLENS_USERNAME,
     /// VLENS_PASSWORD) and print `{"token", "iframeUrl"}`.
-    #[command(after_help = "Example:\n  embed-sessions vlens invitation --phone +201234567890 --contract-type 414 --field 414.fullName='Ahmed Mohamed'")]
+    #[command(
+        after_help = "Example:\n  embed-sessions vlens invitation --phone +201234567890 --contract-type 414 --field 414.fullName='Ahmed Mohamed'"
+    )]
     Invitation(Invitation),
     /// Print the template fields of a contract (business request) type.
-    #[command(after_help = "Example:\n  VLENS_API_KEY=... embed-sessions vlens template-fields --request-type 414")]
+    #[command(
+        after_help = "Example:\n  VLENS_API_KEY=... embed-sessions vlens template-fields --request-type 414"
+    )]
     TemplateFields {
         /// The contract (business request) type id.
         #[arg(long, value_name = "ID")]

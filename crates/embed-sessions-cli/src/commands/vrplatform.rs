@@ -12,7 +12,9 @@ use crate::Global;
 pub enum Cmd {
     /// Mint an embed session and print the frontend payload
     /// `{"accessToken", "expiresAt", "tenantId"}`.
-    #[command(after_help = "Example:\n  VRPLATFORM_API_KEY=... embed-sessions vrplatform session --sub hostaway-user-123 --tenant 4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a --auto-provision")]
+    #[command(
+        after_help = "Example:\n  VRPLATFORM_API_KEY=... embed-sessions vrplatform session --sub hostaway-user-123 --tenant 4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a --auto-provision"
+    )]
     Session {
         /// Your stable external user id.
         #[arg(long, value_name = "SUB")]
@@ -26,7 +28,9 @@ pub enum Cmd {
     },
     /// Print a team: with the provider key, or with an embed access token read from the
     /// environment variable named by --access-token-env (what the iframe does).
-    #[command(after_help = "Example:\n  VRP_TOKEN=... embed-sessions vrplatform team --tenant 4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a --access-token-env VRP_TOKEN")]
+    #[command(
+        after_help = "Example:\n  VRP_TOKEN=... embed-sessions vrplatform team --tenant 4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a --access-token-env VRP_TOKEN"
+    )]
     Team {
         /// The team (tenant) id.
         #[arg(long = "tenant", value_name = "UUID")]
@@ -57,7 +61,8 @@ pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Error> {
                 _ => return Err(Error::config(format!("environment variable {var} is not set"))),
             };
             // The bearer call needs no provider key.
-            let client = VrPlatformClient::without_key(global.config(Provider::VrPlatform, false)?)?;
+            let client =
+                VrPlatformClient::without_key(global.config(Provider::VrPlatform, false)?)?;
             super::to_json(&client.team_with_token(tenant, &token).await?)
         }
         Cmd::Team { tenant, access_token_env: None } => {

@@ -76,7 +76,12 @@ impl KeyPair {
     pub(crate) fn sign(&self, message: &[u8]) -> Result<String, Error> {
         let mut sig = vec![0u8; self.inner.public_modulus_len()];
         self.inner
-            .sign(&signature::RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), message, &mut sig)
+            .sign(
+                &signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                message,
+                &mut sig,
+            )
             .map_err(|_| crypto_error("RSA signing failed"))?;
         Ok(B64.encode(sig))
     }
@@ -200,14 +205,19 @@ mod tests {
 
     #[test]
     fn bad_keys_are_refused_with_a_reason() {
-        let e = KeyPair::from_pkcs8_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
-            .unwrap_err();
+        let e =
+            KeyPair::from_pkcs8_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
+                .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Signature);
         assert!(e.to_string().contains("BEGIN PRIVATE KEY"), "{e}");
-        let e = KeyPair::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
-            .unwrap_err();
+        let e =
+            KeyPair::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+                .unwrap_err();
         assert!(e.to_string().contains("not a usable RSA key"), "{e}");
         assert!(ServerKey::from_pem("hello").is_err());
-        assert!(ServerKey::from_pem("-----BEGIN PUBLIC KEY-----\n!!\n-----END PUBLIC KEY-----").is_err());
+        assert!(
+            ServerKey::from_pem("-----BEGIN PUBLIC KEY-----\n!!\n-----END PUBLIC KEY-----")
+                .is_err()
+        );
     }
 }

@@ -90,9 +90,8 @@ impl AttemptHook for BunqHook {
         if !(200..300).contains(&status) {
             return Ok(());
         }
-        let support = response_id(headers)
-            .map(|id| format!(" [response id {id}]"))
-            .unwrap_or_default();
+        let support =
+            response_id(headers).map(|id| format!(" [response id {id}]")).unwrap_or_default();
         let fail = |why: &str| {
             Err(Error::new(ErrorKind::Signature)
                 .with_message(format!("{why}; the response was refused{support}")))

@@ -129,7 +129,10 @@ mod tests {
         let e = limiter.acquire(SessionRateLimit::Fail).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Session);
         let text = e.to_string();
-        assert!(text.contains("one /session-server call per 30 s") && text.contains("20.0 s"), "{text}");
+        assert!(
+            text.contains("one /session-server call per 30 s") && text.contains("20.0 s"),
+            "{text}"
+        );
         let e = limiter
             .acquire(SessionRateLimit::Wait { max_wait: Duration::from_secs(5) })
             .await

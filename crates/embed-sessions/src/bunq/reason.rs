@@ -112,8 +112,10 @@ impl BunqReason {
             }
             BunqReason::Unauthorized => "check the API key and the session",
             BunqReason::Forbidden => "the user or API key lacks permission for this call",
-            BunqReason::NotFound => "check the ids in the path (the user id of an API-key \
-                                     session is the API key's id)",
+            BunqReason::NotFound => {
+                "check the ids in the path (the user id of an API-key \
+                                     session is the API key's id)"
+            }
             BunqReason::ProvisionEnded => {
                 "create a new provision, or request a new credential (PUT the provision with \
                  status TOKEN_RESET_REQUESTED) if it expired"
@@ -162,11 +164,8 @@ pub(crate) fn api_error(status: u16, headers: &HeaderMap, body: types::BunqError
         e.error_additional_parameter.as_ref().is_some_and(|p| !p.is_empty())
             || e.error_description_translated.as_deref().is_some_and(|t| !t.is_empty())
     });
-    let mut api = ApiError::new(
-        Reason::Bunq(reason),
-        None,
-        (!message.is_empty()).then_some(message),
-    );
+    let mut api =
+        ApiError::new(Reason::Bunq(reason), None, (!message.is_empty()).then_some(message));
     if has_details {
         api.details = serde_json::to_value(&entries).ok();
     }

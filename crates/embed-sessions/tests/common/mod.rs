@@ -24,16 +24,22 @@ impl Write for LogBuffer {
     }
 }
 
-/// Installs a TRACE subscriber for the current thread (use with a current-thread runtime)
-/// writing into the returned buffer, spans' fields included.
-pub fn capture_traces() -> (LogBuffer, tracing::subscriber::DefaultGuard) {
-    let buf = LogBuffer::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    (buf, tracing::subscriber::set_default(subscriber))
+/// Every test's TRACE output (span fields included), from one global subscriber installed
+/// on first use. Call it before a test's first request. (A per-thread subscriber races with
+/// tracing's callsite interest cache while other tests run on other threads: a callsite first
+/// hit elsewhere can stay disabled for it.)
+pub fn global_logs() -> &'static LogBuffer {
+    static LOGS: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = LogBuffer::default();
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        buf
+    })
 }

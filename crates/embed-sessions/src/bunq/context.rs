@@ -1,0 +1,819 @@
+//! A bunq API context: creation (installation, device, session), restoration, the session
+//! lifecycle and signed calls.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::Utc;
+use progenitor_client::ResponseValue;
+use reqwest::header::HeaderValue;
+
+use super::crypto::{KeyPair, ServerKey};
+use super::hook::BunqHook;
+use super::raw::{self, types};
+use super::reason::api_error;
+use super::session::Session;
+use super::store::{
+    CONTEXT_FORMAT, ContextStore, StoredContext, StoredInstallation, StoredSession,
+};
+use super::{BunqClient, Environment, RENEW_MARGIN, check_key_environment};
+use crate::config::Provider;
+use crate::error::{Error, ErrorKind};
+use crate::secret::Secret;
+use crate::transport::{Core, Op};
+use crate::validate;
+
+const CREATE_INSTALLATION: Op = Op::once("create_installation");
+const CREATE_DEVICE_SERVER: Op = Op::once("create_device_server");
+const CREATE_SESSION_SERVER: Op = Op::once("create_session_server");
+const DELETE_SESSION: Op = Op::idempotent("delete_session");
+const LIST_URL_FILTERS: Op = Op::idempotent("list_notification_filter_url");
+const SET_URL_FILTERS: Op = Op::idempotent("create_notification_filter_url");
+const LIST_PUSH_FILTERS: Op = Op::idempotent("list_notification_filter_push");
+const SET_PUSH_FILTERS: Op = Op::idempotent("create_notification_filter_push");
+
+/// The result of `POST /installation`, with the key pair it registered.
+struct Installation {
+    id: Option<i64>,
+    key: Arc<KeyPair>,
+    private_pem: Secret,
+    token: Secret,
+    server_key: Arc<ServerKey>,
+}
+
+fn unexpected(op: Op, message: &str) -> Error {
+    Error::new(ErrorKind::UnexpectedResponse).with_message(message).at(Provider::Bunq, op.name)
+}
+
+impl BunqClient {
+    /// A core for one call: the client's configuration and a hook with this call's
+    /// authentication, signing key and server key.
+    fn core(
+        &self,
+        auth: Option<Secret>,
+        signer: Option<Arc<KeyPair>>,
+        server_key: Option<&Arc<ServerKey>>,
+    ) -> Result<Core, Error> {
+        let i = &self.inner;
+        let user_agent = HeaderValue::from_str(&i.config.user_agent)
+            .map_err(|_| Error::config("bunq: the user agent is not a valid header value"))?;
+        let verifier = if i.check_server_signatures { server_key.cloned() } else { None };
+        let mut core = Core::new(i.config.clone());
+        core.hook = Some(Arc::new(BunqHook { user_agent, auth, signer, verifier }));
+        Ok(core)
+    }
+
+    /// `POST /installation` with a fresh RSA-2048 key pair.
+    async fn install(&self) -> Result<Installation, Error> {
+        let key = tokio::task::spawn_blocking(KeyPair::generate).await.map_err(|e| {
+            Error::new(ErrorKind::Signature).with_message("key generation failed").with_source(e)
+        })??;
+        let key = Arc::new(key);
+        let private_pem = key.to_pkcs8_pem()?;
+        let body =
+            types::InstallationCreate { client_public_key: key.public_key_pem().to_string() };
+        let out = self
+            .core(None, None, None)?
+            .call(
+                CREATE_INSTALLATION,
+                |hooks, http, base| async move {
+                    let c = raw::Client::new_with_client(&base, http, hooks);
+                    c.create_installation().body(body).send().await
+                },
+                api_error,
+            )
+            .await?
+            .into_inner();
+        let (mut id, mut token, mut server_key) = (None, None, None);
+        for item in out.response {
+            match item {
+                types::InstallationItem::Id(i) => id = Some(i.id),
+                types::InstallationItem::Token(t) => token = Some(Secret::new(t.token)),
+                types::InstallationItem::ServerPublicKey(k) => {
+                    server_key = Some(k.server_public_key)
+                }
+            }
+        }
+        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
+            unexpected(CREATE_INSTALLATION, "the response has no `Token` element")
+        })?;
+        let server_key = server_key.ok_or_else(|| {
+            unexpected(CREATE_INSTALLATION, "the response has no `ServerPublicKey` element")
+        })?;
+        let server_key = ServerKey::from_pem(&server_key)
+            .map_err(|e| e.at(Provider::Bunq, CREATE_INSTALLATION.name))?;
+        tracing::debug!(installation_id = ?id, "bunq: installation created");
+        Ok(Installation { id, key, private_pem, token, server_key: Arc::new(server_key) })
+    }
+
+    /// `POST /device-server`: binds the API key to this installation (and IPs).
+    async fn register_device(&self, api_key: &Secret, inst: &Installation) -> Result<i64, Error> {
+        let body = types::DeviceServerCreate {
+            description: self.inner.device_description.clone(),
+            permitted_ips: self.inner.permitted_ips.clone(),
+            secret: api_key.expose().to_string(),
+        };
+        let out = self
+            .core(Some(inst.token.clone()), Some(inst.key.clone()), Some(&inst.server_key))?
+            .call(
+                CREATE_DEVICE_SERVER,
+                |hooks, http, base| async move {
+                    let c = raw::Client::new_with_client(&base, http, hooks);
+                    c.create_device_server().body(body).send().await
+                },
+                api_error,
+            )
+            .await?
+            .into_inner();
+        let id = out
+            .response
+            .into_iter()
+            .map(|item| match item {
+                types::DeviceServerItem::Id(i) => i.id,
+            })
+            .next()
+            .ok_or_else(|| unexpected(CREATE_DEVICE_SERVER, "the response has no `Id` element"))?;
+        tracing::debug!(device_id = id, "bunq: device registered");
+        Ok(id)
+    }
+
+    /// `POST /session-server`, within the shared rate limit.
+    async fn open_session(&self, api_key: &Secret, inst: &Installation) -> Result<Session, Error> {
+        self.inner.limiter.acquire(self.inner.rate_limit).await?;
+        let mut core =
+            self.core(Some(inst.token.clone()), Some(inst.key.clone()), Some(&inst.server_key))?;
+        // A 429 here means the 30-second session window, not the 3-second one.
+        core.config.retry =
+            core.config.retry.clone().default_retry_after_429(Some(self.inner.limiter.interval()));
+        let body = types::SessionServerCreate { secret: api_key.expose().to_string() };
+        let created_at = Utc::now();
+        let out = core
+            .call(
+                CREATE_SESSION_SERVER,
+                |hooks, http, base| async move {
+                    let c = raw::Client::new_with_client(&base, http, hooks);
+                    c.create_session_server().body(body).send().await
+                },
+                api_error,
+            )
+            .await?;
+        let session = Session::from_response(out.into_inner(), created_at)?;
+        tracing::debug!(
+            session_id = session.id(),
+            user_id = session.user_id(),
+            user_kind = session.user().kind(),
+            expires_at = %session.expires_at(),
+            "bunq: session opened"
+        );
+        Ok(session)
+    }
+
+    /// Refuses a snapshot from another environment, base URL or format.
+    fn check_stored(&self, stored: &StoredContext, origin: &str) -> Result<(), Error> {
+        if stored.format != CONTEXT_FORMAT {
+            return Err(Error::new(ErrorKind::Store).with_message(format!(
+                "{origin}: format `{}` is not `{CONTEXT_FORMAT}`",
+                crate::redact::one_line(&stored.format, 80)
+            )));
+        }
+        let (env, base) = (self.inner.environment, &self.inner.config.base_url);
+        if stored.environment != env {
+            return Err(Error::config(format!(
+                "{origin} holds a bunq {} context (made with {}), but this client is configured \
+                 for {env} ({base}); refusing to mix environments: keep one store per environment",
+                stored.environment, stored.base_url
+            )));
+        }
+        if env == Environment::Other && stored.base_url.trim_end_matches('/') != base {
+            return Err(Error::config(format!(
+                "{origin} holds a bunq context made with {}, but this client uses {base}; a \
+                 context only works with the server that issued it",
+                stored.base_url
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A snapshot of whatever exists of a context.
+fn snapshot(
+    client: &BunqClient,
+    api_key: &Secret,
+    installation: Option<&Installation>,
+    device_id: Option<i64>,
+    session: Option<&Session>,
+) -> StoredContext {
+    StoredContext {
+        format: CONTEXT_FORMAT.to_string(),
+        environment: client.inner.environment,
+        base_url: client.inner.config.base_url.clone(),
+        api_key: api_key.clone(),
+        installation: installation.map(|i| StoredInstallation {
+            id: i.id,
+            private_key: i.private_pem.clone(),
+            token: i.token.clone(),
+            server_public_key: i.server_key.pem().to_string(),
+        }),
+        device_id,
+        session: session.map(|s| StoredSession {
+            id: s.id(),
+            token: s.token().clone(),
+            user: s.user().clone(),
+            created_at: s.created_at(),
+            expires_at: s.expires_at(),
+        }),
+        saved_at: Utc::now(),
+    }
+}
+
+async fn save_to(
+    store: Option<&Arc<dyn ContextStore>>,
+    context: StoredContext,
+) -> Result<(), Error> {
+    match store {
+        Some(store) => store.save(&context).await,
+        None => Ok(()),
+    }
+}
+
+/// What a snapshot holds, with its keys parsed.
+struct Parsed {
+    api_key: Secret,
+    installation: Option<Installation>,
+    device_id: Option<i64>,
+    session: Option<Session>,
+}
+
+fn parse_stored(client: &BunqClient, stored: StoredContext, origin: &str) -> Result<Parsed, Error> {
+    client.check_stored(&stored, origin)?;
+    let unusable = |what: &str, e: Error| {
+        Error::new(ErrorKind::Store)
+            .with_message(format!("{origin}: the installation's {what} cannot be used: {e}"))
+    };
+    let installation = match stored.installation {
+        Some(i) => {
+            let key = KeyPair::from_pkcs8_pem(i.private_key.expose())
+                .map_err(|e| unusable("private key", e))?;
+            let server_key = ServerKey::from_pem(&i.server_public_key)
+                .map_err(|e| unusable("server public key", e))?;
+            Some(Installation {
+                id: i.id,
+                key: Arc::new(key),
+                private_pem: i.private_key,
+                token: i.token,
+                server_key: Arc::new(server_key),
+            })
+        }
+        None => None,
+    };
+    if installation.is_none() && (stored.device_id.is_some() || stored.session.is_some()) {
+        return Err(Error::new(ErrorKind::Store).with_message(format!(
+            "{origin}: a device or session without an installation; the context is inconsistent"
+        )));
+    }
+    let session = stored
+        .session
+        .map(|s| Session::restored(s.id, s.token, s.user, s.created_at, s.expires_at));
+    Ok(Parsed { api_key: stored.api_key, installation, device_id: stored.device_id, session })
+}
+
+/// A complete context from a snapshot, without requests.
+pub(super) fn restore(
+    client: &BunqClient,
+    stored: StoredContext,
+    store: Option<Arc<dyn ContextStore>>,
+    origin: &str,
+) -> Result<BunqContext, Error> {
+    let p = parse_stored(client, stored, origin)?;
+    match (p.installation, p.device_id) {
+        (Some(installation), Some(device_id)) => Ok(BunqContext::new(
+            client.clone(),
+            p.api_key,
+            installation,
+            device_id,
+            p.session,
+            store,
+        )),
+        _ => Err(Error::config(format!(
+            "{origin} is incomplete (installation or device missing); open it with \
+             `BunqClient::context().store(...).open()` to finish it"
+        ))),
+    }
+}
+
+/// Opens a context: restores it from its store, finishing whatever step is missing, or
+/// creates it. See [`BunqClient::context`].
+///
+/// ```no_run
+/// use embed_sessions::bunq::{BunqClient, FileStore};
+/// # async fn demo(bunq: BunqClient) -> Result<(), embed_sessions::Error> {
+/// let ctx = bunq
+///     .context()
+///     .api_key("sandbox_...") // default: the configured key
+///     .store(FileStore::new("contexts/main.json"))
+///     .open()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "call `open` to open the context"]
+pub struct ContextBuilder<'a> {
+    client: &'a BunqClient,
+    api_key: Option<Secret>,
+    store: Option<Arc<dyn ContextStore>>,
+}
+
+impl fmt::Debug for ContextBuilder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContextBuilder")
+            .field("api_key", &self.api_key)
+            .field("store", &self.store.as_ref().map(|s| s.describe()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> ContextBuilder<'a> {
+    pub(super) fn new(client: &'a BunqClient) -> Self {
+        Self { client, api_key: None, store: None }
+    }
+
+    /// The API key (or a provisioned user's token value); default: the configured key. A
+    /// stored context for another key is refused.
+    pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Where the context is loaded from and saved to.
+    pub fn store(mut self, store: impl ContextStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Like [`store`](Self::store), with a store shared elsewhere.
+    pub fn shared_store(mut self, store: Arc<dyn ContextStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Loads the stored context (if any) and finishes it, or creates a new one, saving after
+    /// each step: the API key before its first use, then the installation, the device and the
+    /// session. Returns a context with a valid session.
+    ///
+    /// A stored context is refused (nothing is sent, nothing is overwritten) when it cannot
+    /// be read, is for another environment or base URL, or for another API key.
+    pub async fn open(self) -> Result<BunqContext, Error> {
+        let client = self.client;
+        let store = self.store;
+        let origin =
+            store.as_ref().map_or_else(|| "the bunq context".to_string(), |s| s.describe());
+        let stored = match &store {
+            Some(s) => s.load().await?,
+            None => None,
+        };
+        let parsed = match stored {
+            Some(stored) => {
+                let p = parse_stored(client, stored, &origin)?;
+                if let Some(key) = &self.api_key
+                    && *key != p.api_key
+                {
+                    return Err(Error::config(format!(
+                        "{origin} holds a context for another API key; use one store per key"
+                    )));
+                }
+                p
+            }
+            None => {
+                let api_key = match self.api_key {
+                    Some(key) => key,
+                    None => client.inner.config.require_api_key()?.clone(),
+                };
+                if api_key.is_empty() || api_key.expose().trim() != api_key.expose() {
+                    return Err(Error::invalid_input(
+                        "api_key",
+                        "the API key is empty or has surrounding whitespace",
+                    ));
+                }
+                check_key_environment(&api_key, client.inner.environment)?;
+                // Persist the key before its first use: a provisioned user's token value is
+                // shown once.
+                save_to(store.as_ref(), snapshot(client, &api_key, None, None, None)).await?;
+                Parsed { api_key, installation: None, device_id: None, session: None }
+            }
+        };
+        let Parsed { api_key, installation, device_id, session } = parsed;
+        let installation = match installation {
+            Some(i) => i,
+            None => {
+                let i = client.install().await?;
+                save_to(store.as_ref(), snapshot(client, &api_key, Some(&i), None, None)).await?;
+                i
+            }
+        };
+        let device_id = match device_id {
+            Some(d) => d,
+            None => {
+                let d = client.register_device(&api_key, &installation).await?;
+                let s = snapshot(client, &api_key, Some(&installation), Some(d), None);
+                save_to(store.as_ref(), s).await?;
+                d
+            }
+        };
+        let ctx =
+            BunqContext::new(client.clone(), api_key, installation, device_id, session, store);
+        ctx.session().await?;
+        Ok(ctx)
+    }
+}
+
+/// One API key's bunq context: key pair, installation token, server public key, device and
+/// the current session, renewed as needed. Cheap to clone; clones share the session.
+///
+/// Every call made through a context is signed, carries a fresh `X-Bunq-Client-Request-Id`,
+/// and (unless turned off on the client) has its 2xx response's `X-Bunq-Server-Signature`
+/// checked. A session with less than 30 s left is renewed first; a 401 renews it once and
+/// repeats the call once. Renewed sessions are saved to the context's store.
+///
+/// `Debug` shows no key or token.
+#[derive(Clone)]
+pub struct BunqContext {
+    inner: Arc<ContextInner>,
+}
+
+struct ContextInner {
+    client: BunqClient,
+    api_key: Secret,
+    installation: Installation,
+    device_id: i64,
+    /// Held across a renewal, so concurrent callers share one `/session-server` call.
+    session: tokio::sync::Mutex<Option<Session>>,
+    store: Option<Arc<dyn ContextStore>>,
+}
+
+impl fmt::Debug for BunqContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        let session = match i.session.try_lock() {
+            Ok(s) => format!("{:?}", s.as_ref()),
+            Err(_) => "(being renewed)".to_string(),
+        };
+        f.debug_struct("BunqContext")
+            .field("environment", &i.client.inner.environment)
+            .field("base_url", &i.client.inner.config.base_url)
+            .field("api_key", &i.api_key)
+            .field("installation_id", &i.installation.id)
+            .field("device_id", &i.device_id)
+            .field("session", &format_args!("{session}"))
+            .field("store", &i.store.as_ref().map(|s| s.describe()))
+            .finish()
+    }
+}
+
+impl BunqContext {
+    fn new(
+        client: BunqClient,
+        api_key: Secret,
+        installation: Installation,
+        device_id: i64,
+        session: Option<Session>,
+        store: Option<Arc<dyn ContextStore>>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(ContextInner {
+                client,
+                api_key,
+                installation,
+                device_id,
+                session: tokio::sync::Mutex::new(session),
+                store,
+            }),
+        }
+    }
+
+    /// The client this context belongs to.
+    pub fn client(&self) -> &BunqClient {
+        &self.inner.client
+    }
+
+    /// The environment the context was made for.
+    pub fn environment(&self) -> Environment {
+        self.inner.client.inner.environment
+    }
+
+    /// The installation id, when bunq returned one.
+    pub fn installation_id(&self) -> Option<i64> {
+        self.inner.installation.id
+    }
+
+    /// The device id.
+    pub fn device_id(&self) -> i64 {
+        self.inner.device_id
+    }
+
+    /// The installed public key (PEM SubjectPublicKeyInfo).
+    pub fn public_key_pem(&self) -> &str {
+        self.inner.installation.key.public_key_pem()
+    }
+
+    /// bunq's public key from the installation (PEM), which checks response signatures.
+    pub fn server_public_key_pem(&self) -> &str {
+        self.inner.installation.server_key.pem()
+    }
+
+    /// A session with more than 30 s of life left: the current one, or a new one opened
+    /// within the client's session rate limit and saved to the store. (If that save fails the
+    /// error is returned, and the new session is kept in memory all the same.)
+    pub async fn session(&self) -> Result<Session, Error> {
+        let mut current = self.inner.session.lock().await;
+        if let Some(s) = current.as_ref()
+            && s.is_valid_for(RENEW_MARGIN, Utc::now())
+        {
+            return Ok(s.clone());
+        }
+        let why = if current.is_some() { "expiring" } else { "none" };
+        self.renew_locked(&mut current, why).await
+    }
+
+    /// The `{userID}` of this context's calls (for an API-key session, the API key's id).
+    pub async fn user_id(&self) -> Result<i64, Error> {
+        Ok(self.session().await?.user_id())
+    }
+
+    /// Opens a new session now, whatever the current one's state.
+    pub async fn renew_session(&self) -> Result<Session, Error> {
+        let mut current = self.inner.session.lock().await;
+        self.renew_locked(&mut current, "requested").await
+    }
+
+    async fn renew_locked(
+        &self,
+        current: &mut Option<Session>,
+        why: &'static str,
+    ) -> Result<Session, Error> {
+        tracing::debug!(why, "bunq: renewing the session");
+        let i = &self.inner;
+        let session = i.client.open_session(&i.api_key, &i.installation).await?;
+        *current = Some(session.clone());
+        self.save_with(current.as_ref()).await?;
+        Ok(session)
+    }
+
+    /// Forgets the session that got a 401, unless another caller already replaced it.
+    async fn invalidate(&self, failed: &Secret) {
+        let mut current = self.inner.session.lock().await;
+        if current.as_ref().is_some_and(|s| s.token() == failed) {
+            *current = None;
+        }
+    }
+
+    /// Closes the current session (`DELETE /session/{id}`) and forgets it; the next call
+    /// opens a new one.
+    pub async fn close_session(&self) -> Result<(), Error> {
+        let mut current = self.inner.session.lock().await;
+        let Some(session) = current.clone() else { return Ok(()) };
+        let inst = &self.inner.installation;
+        let id = session.id();
+        self.inner
+            .client
+            .core(Some(session.token().clone()), Some(inst.key.clone()), Some(&inst.server_key))?
+            .call(
+                DELETE_SESSION,
+                |hooks, http, base| async move {
+                    let c = raw::Client::new_with_client(&base, http, hooks);
+                    c.delete_session().item_id(id).send().await
+                },
+                api_error,
+            )
+            .await?;
+        *current = None;
+        self.save_with(None).await
+    }
+
+    /// A snapshot of the context (for a store of your own).
+    pub async fn snapshot(&self) -> StoredContext {
+        let current = self.inner.session.lock().await;
+        self.snapshot_with(current.as_ref())
+    }
+
+    fn snapshot_with(&self, session: Option<&Session>) -> StoredContext {
+        let i = &self.inner;
+        snapshot(&i.client, &i.api_key, Some(&i.installation), Some(i.device_id), session)
+    }
+
+    /// Saves the context to its store (a no-op without one).
+    pub async fn save(&self) -> Result<(), Error> {
+        let current = self.inner.session.lock().await;
+        self.save_with(current.as_ref()).await
+    }
+
+    async fn save_with(&self, session: Option<&Session>) -> Result<(), Error> {
+        save_to(self.inner.store.as_ref(), self.snapshot_with(session)).await
+    }
+
+    /// Runs a generated operation in this context: `send` gets a generated client whose
+    /// requests are signed and authenticated with the session, and the session's user id.
+    /// Retried on connection failures and 429 only (see [`call_idempotent`]); a 401 renews
+    /// the session once and calls `send` again.
+    ///
+    /// ```no_run
+    /// # async fn demo(ctx: embed_sessions::bunq::BunqContext) -> Result<(), embed_sessions::Error> {
+    /// let out = ctx
+    ///     .call("list_notification_filter_push", |c, user_id| async move {
+    ///         c.list_notification_filter_push().user_id(user_id).count(200u64).send().await
+    ///     })
+    ///     .await?;
+    /// println!("{} push filters", out.into_inner().response.len());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`call_idempotent`]: Self::call_idempotent
+    pub async fn call<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        send: F,
+    ) -> Result<ResponseValue<T>, Error>
+    where
+        F: Fn(raw::Client, i64) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, raw::Error<types::BunqError>>>,
+    {
+        self.session_call(Op::once(operation), send).await
+    }
+
+    /// Like [`call`](Self::call), for an operation that is safe to repeat (a GET, a PUT, a
+    /// replace-all POST): also retried after timeouts and 502-504.
+    pub async fn call_idempotent<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        send: F,
+    ) -> Result<ResponseValue<T>, Error>
+    where
+        F: Fn(raw::Client, i64) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, raw::Error<types::BunqError>>>,
+    {
+        self.session_call(Op::idempotent(operation), send).await
+    }
+
+    pub(super) async fn session_call<T, F, Fut>(
+        &self,
+        op: Op,
+        send: F,
+    ) -> Result<ResponseValue<T>, Error>
+    where
+        F: Fn(raw::Client, i64) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, raw::Error<types::BunqError>>>,
+    {
+        let inst = &self.inner.installation;
+        let mut renewed = false;
+        loop {
+            let session = self.session().await?;
+            let user_id = session.user_id();
+            let core = self.inner.client.core(
+                Some(session.token().clone()),
+                Some(inst.key.clone()),
+                Some(&inst.server_key),
+            )?;
+            let send = &send;
+            let result = core
+                .call(
+                    op,
+                    |hooks, http, base| {
+                        send(raw::Client::new_with_client(&base, http, hooks), user_id)
+                    },
+                    api_error,
+                )
+                .await;
+            match result {
+                Err(e) if e.status() == Some(401) && !renewed => {
+                    tracing::debug!(operation = op.name, "bunq: 401; renewing the session once");
+                    renewed = true;
+                    self.invalidate(session.token()).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The user's URL (webhook) notification filters (`GET /user/{userId}/notification-filter-url`,
+    /// up to 200).
+    pub async fn notification_filters_url(
+        &self,
+    ) -> Result<Vec<types::NotificationFilterUrl>, Error> {
+        let out = self
+            .session_call(LIST_URL_FILTERS, |c, user_id| async move {
+                c.list_notification_filter_url().user_id(user_id).count(200u64).send().await
+            })
+            .await?;
+        Ok(url_filters(out.into_inner().response))
+    }
+
+    /// REPLACES all the user's URL notification filters with `filters` (`[]` clears them) and
+    /// returns the resulting list. To add one, read with
+    /// [`notification_filters_url`](Self::notification_filters_url) first.
+    ///
+    /// The user is this session's user id: for a provisioned user's context, the API key's
+    /// id; for the partner's own context (`PARTNER_USER_PROVISION` callbacks), the partner
+    /// company's id.
+    pub async fn set_notification_filters_url(
+        &self,
+        filters: Vec<types::NotificationFilterUrlRule>,
+    ) -> Result<Vec<types::NotificationFilterUrl>, Error> {
+        for f in &filters {
+            validate::non_empty("category", &f.category)?;
+            check_callback_url(&f.notification_target)?;
+        }
+        let body = types::NotificationFilterUrlCreate { notification_filters: filters };
+        let out = self
+            .session_call(SET_URL_FILTERS, |c, user_id| {
+                let body = body.clone();
+                async move {
+                    c.create_notification_filter_url().user_id(user_id).body(body).send().await
+                }
+            })
+            .await?;
+        Ok(url_filters(out.into_inner().response))
+    }
+
+    /// The user's push notification filters (up to 200).
+    pub async fn notification_filters_push(
+        &self,
+    ) -> Result<Vec<types::NotificationFilterPush>, Error> {
+        let out = self
+            .session_call(LIST_PUSH_FILTERS, |c, user_id| async move {
+                c.list_notification_filter_push().user_id(user_id).count(200u64).send().await
+            })
+            .await?;
+        Ok(push_filters(out.into_inner().response))
+    }
+
+    /// REPLACES all the user's push notification filters with `filters` and returns the
+    /// resulting list.
+    pub async fn set_notification_filters_push(
+        &self,
+        filters: Vec<types::NotificationFilterPushRule>,
+    ) -> Result<Vec<types::NotificationFilterPush>, Error> {
+        for f in &filters {
+            validate::non_empty("category", &f.category)?;
+        }
+        let body = types::NotificationFilterPushCreate { notification_filters: filters };
+        let out = self
+            .session_call(SET_PUSH_FILTERS, |c, user_id| {
+                let body = body.clone();
+                async move {
+                    c.create_notification_filter_push().user_id(user_id).body(body).send().await
+                }
+            })
+            .await?;
+        Ok(push_filters(out.into_inner().response))
+    }
+}
+
+/// bunq posts callbacks to HTTPS URLs only.
+fn check_callback_url(url: &str) -> Result<(), Error> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if u.scheme() == "https" && u.host_str().is_some() => Ok(()),
+        _ => Err(Error::invalid_input(
+            "notification_target",
+            format!("`{}` is not an https URL", crate::redact::one_line(url, 200)),
+        )),
+    }
+}
+
+/// The filters of a response, in either shape bunq is documented to use (one element per
+/// filter, or one element carrying the whole list).
+fn url_filters(items: Vec<types::NotificationFilterUrlItem>) -> Vec<types::NotificationFilterUrl> {
+    let mut out = Vec::new();
+    for types::NotificationFilterUrlItem::NotificationFilterUrl(mut f) in items {
+        match f.notification_filters.take() {
+            Some(rules) if f.category.is_none() => {
+                out.extend(rules.into_iter().map(|r| types::NotificationFilterUrl {
+                    category: Some(r.category),
+                    notification_target: Some(r.notification_target),
+                    ..Default::default()
+                }))
+            }
+            rules => {
+                f.notification_filters = rules;
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+fn push_filters(
+    items: Vec<types::NotificationFilterPushItem>,
+) -> Vec<types::NotificationFilterPush> {
+    let mut out = Vec::new();
+    for types::NotificationFilterPushItem::NotificationFilterPush(mut f) in items {
+        match f.notification_filters.take() {
+            Some(rules) if f.category.is_none() => out.extend(rules.into_iter().map(|r| {
+                types::NotificationFilterPush { category: Some(r.category), ..Default::default() }
+            })),
+            rules => {
+                f.notification_filters = rules;
+                out.push(f);
+            }
+        }
+    }
+    out
+}
