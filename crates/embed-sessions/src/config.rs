@@ -147,6 +147,18 @@ impl Config {
         self.timeout
     }
 
+    /// Checks that this configuration was made for `provider` (a client refuses another's).
+    pub(crate) fn expect_provider(&self, provider: Provider) -> Result<(), Error> {
+        if self.provider == provider {
+            Ok(())
+        } else {
+            Err(Error::config(format!(
+                "a {} configuration was given to the {provider} client",
+                self.provider
+            )))
+        }
+    }
+
     /// The API key, or a configuration error naming its environment variable.
     pub(crate) fn require_api_key(&self) -> Result<&Secret, Error> {
         self.api_key.as_ref().ok_or_else(|| {

@@ -227,12 +227,7 @@ impl BunqClient {
     /// default retry policy, [`default_retry_policy`] (429s wait bunq's 3-second window) is
     /// used; a policy of your own is used as it is.
     pub fn new(mut config: Config) -> Result<Self, Error> {
-        if config.provider != Provider::Bunq {
-            return Err(Error::config(format!(
-                "a {} configuration was given to the bunq client",
-                config.provider
-            )));
-        }
+        config.expect_provider(Provider::Bunq)?;
         if config.retry == RetryPolicy::default() {
             config.retry = default_retry_policy();
         }

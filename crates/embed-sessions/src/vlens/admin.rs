@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{envelope_error, raw, types};
+use super::{Envelope, envelope_error, open_envelope, raw, types};
 use crate::config::Provider;
 use crate::error::{Error, ErrorKind};
 use crate::secret::Secret;
@@ -190,13 +190,16 @@ impl AdminAuth {
             .await?;
         let status = out.status().as_u16();
         let out = out.into_inner();
-        let data = check_envelope(
+        let data = open_envelope(
             LOGIN,
-            status,
-            out.error_code,
-            out.error_message,
-            out.error_descriptions,
-            out.data,
+            "tokens",
+            Envelope {
+                status,
+                data: out.data,
+                error_code: out.error_code,
+                error_message: out.error_message,
+                error_descriptions: out.error_descriptions,
+            },
         )?;
         let now = Instant::now();
         let access = data
@@ -227,13 +230,16 @@ impl AdminAuth {
             .await?;
         let status = out.status().as_u16();
         let out = out.into_inner();
-        let data = check_envelope(
+        let data = open_envelope(
             REFRESH,
-            status,
-            out.error_code,
-            out.error_message,
-            out.error_descriptions,
-            out.data,
+            "tokens",
+            Envelope {
+                status,
+                data: out.data,
+                error_code: out.error_code,
+                error_message: out.error_message,
+                error_descriptions: out.error_descriptions,
+            },
         )?;
         let access = data
             .access_token
@@ -258,32 +264,4 @@ fn missing(op: Op, status: u16, field: &str) -> Error {
         .with_status(Some(status))
         .with_message(format!("`data.{field}` is missing"))
         .at(Provider::Vlens, op.name)
-}
-
-fn check_envelope<T>(
-    op: Op,
-    status: u16,
-    code: Option<i64>,
-    message: Option<String>,
-    descriptions: Option<serde_json::Value>,
-    data: Option<T>,
-) -> Result<T, Error> {
-    match (code, data) {
-        (None | Some(0), Some(d)) => Ok(d),
-        (None | Some(0), None) => Err(missing(op, status, "")),
-        (Some(code), _) => Err(Error::api(
-            Some(status),
-            envelope_error(
-                status,
-                &reqwest::header::HeaderMap::new(),
-                types::ApiOutput {
-                    data: None,
-                    error_code: Some(code),
-                    error_descriptions: descriptions,
-                    error_message: message,
-                },
-            ),
-        )
-        .at(Provider::Vlens, op.name)),
-    }
 }

@@ -140,29 +140,48 @@ fn envelope_error(
     api
 }
 
-/// The envelope turned into a `Result`: `error_code` null or 0 with a token is success.
-fn token_from_envelope(op: Op, status: u16, out: types::ApiOutputString) -> Result<Secret, Error> {
-    match (out.error_code, out.data) {
-        (None | Some(0), Some(token)) if !token.is_empty() => Ok(Secret::new(token)),
-        (None | Some(0), _) => Err(Error::new(ErrorKind::UnexpectedResponse)
-            .with_status(Some(status))
-            .with_message("the envelope has no error code and no token in `data`")
+/// The parts every Vlens envelope has.
+pub(super) struct Envelope<T> {
+    pub status: u16,
+    pub data: Option<T>,
+    pub error_code: Option<i64>,
+    pub error_message: Option<String>,
+    pub error_descriptions: Option<serde_json::Value>,
+}
+
+/// The envelope turned into a `Result`: `error_code` null or 0 with `data` is success; any
+/// other code is a provider error carrying code, message and descriptions; no code and no
+/// `data` is an unexpected response. `what` names the expected `data` in that message.
+pub(super) fn open_envelope<T>(op: Op, what: &str, e: Envelope<T>) -> Result<T, Error> {
+    match (e.error_code, e.data) {
+        (None | Some(0), Some(data)) => Ok(data),
+        (None | Some(0), None) => Err(Error::new(ErrorKind::UnexpectedResponse)
+            .with_status(Some(e.status))
+            .with_message(format!("the envelope has no error code and no {what} in `data`"))
             .at(Provider::Vlens, op.name)),
-        (Some(code), _) => Err(Error::api(
-            Some(status),
-            envelope_error(
-                status,
-                &reqwest::header::HeaderMap::new(),
-                types::ApiOutput {
-                    data: None,
-                    error_code: Some(code),
-                    error_descriptions: out.error_descriptions,
-                    error_message: out.error_message,
-                },
-            ),
-        )
-        .at(Provider::Vlens, op.name)),
+        (Some(code), _) => {
+            let out = types::ApiOutput {
+                data: None,
+                error_code: Some(code),
+                error_descriptions: e.error_descriptions,
+                error_message: e.error_message,
+            };
+            let api = envelope_error(e.status, &reqwest::header::HeaderMap::new(), out);
+            Err(Error::api(Some(e.status), api).at(Provider::Vlens, op.name))
+        }
     }
+}
+
+/// A session token from an `ApiOutputString` envelope (an empty token counts as none).
+fn token_from_envelope(op: Op, status: u16, out: types::ApiOutputString) -> Result<Secret, Error> {
+    let envelope = Envelope {
+        status,
+        data: out.data.filter(|t| !t.is_empty()),
+        error_code: out.error_code,
+        error_message: out.error_message,
+        error_descriptions: out.error_descriptions,
+    };
+    open_envelope(op, "token", envelope).map(Secret::new)
 }
 
 /// A Vlens client: API key, base URL, iframe origin and (for invitations) admin credentials.
@@ -197,12 +216,7 @@ impl VlensClient {
     /// # Ok::<(), embed_sessions::Error>(())
     /// ```
     pub fn new(config: Config) -> Result<Self, Error> {
-        if config.provider != Provider::Vlens {
-            return Err(Error::config(format!(
-                "a {} configuration was given to the Vlens client",
-                config.provider
-            )));
-        }
+        config.expect_provider(Provider::Vlens)?;
         config.require_api_key()?;
         Ok(Self {
             core: Arc::new(Core::new(config)),
@@ -290,27 +304,14 @@ impl VlensClient {
             .await?;
         let status = out.status().as_u16();
         let out = out.into_inner();
-        match (out.error_code, out.data) {
-            (None | Some(0), Some(data)) => Ok(TemplateFields::from_raw(data)),
-            (None | Some(0), None) => Err(Error::new(ErrorKind::UnexpectedResponse)
-                .with_status(Some(status))
-                .with_message("the envelope has no error code and no template in `data`")
-                .at(Provider::Vlens, TEMPLATE_FIELDS.name)),
-            (Some(code), _) => Err(Error::api(
-                Some(status),
-                envelope_error(
-                    status,
-                    &reqwest::header::HeaderMap::new(),
-                    types::ApiOutput {
-                        data: None,
-                        error_code: Some(code),
-                        error_descriptions: out.error_descriptions,
-                        error_message: out.error_message,
-                    },
-                ),
-            )
-            .at(Provider::Vlens, TEMPLATE_FIELDS.name)),
-        }
+        let envelope = Envelope {
+            status,
+            data: out.data,
+            error_code: out.error_code,
+            error_message: out.error_message,
+            error_descriptions: out.error_descriptions,
+        };
+        open_envelope(TEMPLATE_FIELDS, "template", envelope).map(TemplateFields::from_raw)
     }
 
     fn session(&self, token: Secret) -> VlensSession {

@@ -270,12 +270,7 @@ impl VrPlatformClient {
     /// # Ok::<(), embed_sessions::Error>(())
     /// ```
     pub fn new(config: Config) -> Result<Self, Error> {
-        if config.provider != Provider::VrPlatform {
-            return Err(Error::config(format!(
-                "a {} configuration was given to the VRPlatform client",
-                config.provider
-            )));
-        }
+        config.expect_provider(Provider::VrPlatform)?;
         config.require_api_key()?;
         Ok(Self { core: Arc::new(Core::new(config)) })
     }
@@ -291,12 +286,7 @@ impl VrPlatformClient {
     /// # Ok::<(), embed_sessions::Error>(())
     /// ```
     pub fn without_key(config: Config) -> Result<Self, Error> {
-        if config.provider != Provider::VrPlatform {
-            return Err(Error::config(format!(
-                "a {} configuration was given to the VRPlatform client",
-                config.provider
-            )));
-        }
+        config.expect_provider(Provider::VrPlatform)?;
         Ok(Self { core: Arc::new(Core::new(config)) })
     }
 

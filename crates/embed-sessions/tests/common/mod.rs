@@ -33,12 +33,19 @@ pub fn global_logs() -> &'static LogBuffer {
     LOGS.get_or_init(|| {
         let buf = LogBuffer::default();
         let writer = buf.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
+        // Everything at TRACE except the mock servers' own logs (target `httpmock`): they print
+        // the requests they receive, credentials included, playing the provider's side.
+        use tracing_subscriber::Layer as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_default(tracing::level_filters::LevelFilter::TRACE)
+            .with_target("httpmock", tracing::level_filters::LevelFilter::OFF);
+        let layer = tracing_subscriber::fmt::layer()
             .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
             .with_ansi(false)
             .with_writer(move || writer.clone())
-            .finish();
+            .with_filter(filter);
+        let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::set_global_default(subscriber).unwrap();
         buf
     })
