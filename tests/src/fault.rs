@@ -58,6 +58,8 @@ impl Fault {
 /// A request as the server received it.
 #[derive(Clone, Debug)]
 pub struct Recorded {
+    /// When the request had fully arrived.
+    pub at: std::time::Instant,
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
@@ -174,7 +176,7 @@ async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Recorded
         }
         body.extend_from_slice(&chunk[..n]);
     }
-    Ok(Some(Recorded { method, path, headers, body }))
+    Ok(Some(Recorded { at: std::time::Instant::now(), method, path, headers, body }))
 }
 
 fn head(status: u16, headers: &[(String, String)], len: usize) -> Vec<u8> {

@@ -66,7 +66,8 @@ fn session_creates_then_reuses_the_context_file() {
     );
     assert_eq!(code, 0, "{stderr}");
     let v: Value = serde_json::from_str(stdout.trim()).unwrap();
-    let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+    let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
     assert_eq!(keys, ["expiresAt", "sessionId", "userId"]);
     assert_eq!(v["userId"], bunq_server::PARTNER_COMPANY_ID);
     assert!(v["expiresAt"].as_str().unwrap().ends_with('Z'));

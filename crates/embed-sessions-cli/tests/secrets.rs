@@ -215,7 +215,9 @@ fn no_secret_appears_in_any_output() {
 
     // The CLI, at -vv, success and failure paths.
     let partner_file = dir.join("cli-partner.json");
-    let runs: Vec<(Vec<String>, Vec<(&str, String)>, Option<&str>)> = vec![
+    // (arguments, environment, the one secret the command may print)
+    type Run<'a> = (Vec<String>, Vec<(&'a str, String)>, Option<&'a str>);
+    let runs: Vec<Run> = vec![
         (
             vec!["vlens", "auth-session", "--email", "ok@x.co"]
                 .into_iter()
