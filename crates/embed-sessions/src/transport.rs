@@ -7,21 +7,26 @@ use std::time::{Instant, SystemTime};
 
 use embed_sessions_hooks::{Hooks, ResponseFuture, Transport};
 use progenitor_client::ResponseValue;
-use reqwest::header::HeaderMap;
+use reqwest::ResponseBuilderExt as _;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName};
 use tracing::Instrument;
 
 use crate::config::{Config, Provider};
 use crate::error::{ApiError, Error, ErrorKind};
 use crate::retry::{RetryPolicy, parse_retry_after};
 
-/// Headers whose values are credentials: marked sensitive on every request.
-const SENSITIVE_HEADERS: &[&str] = &[
-    "authorization",
-    "apikey",
-    "x-api-key",
-    "x-bunq-client-authentication",
-    "x-bunq-client-signature",
+/// Headers whose values are credentials: marked sensitive on every request. (`HeaderName`s,
+/// not strings: looking a string up parses it first, on every request.)
+static SENSITIVE_HEADERS: [HeaderName; 5] = [
+    AUTHORIZATION,
+    HeaderName::from_static("apikey"),
+    HeaderName::from_static("x-api-key"),
+    HeaderName::from_static("x-bunq-client-authentication"),
+    HeaderName::from_static("x-bunq-client-signature"),
 ];
+
+/// progenitor sends `api-version: <spec version>`; no provider defines it.
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
 /// A provider hook around each attempt (bunq: sign the request, verify the response).
 pub(crate) trait AttemptHook: Send + Sync + 'static {
@@ -58,7 +63,6 @@ impl Op {
 struct Seen {
     attempts: u32,
     status: Option<u16>,
-    headers: Option<HeaderMap>,
     body: Option<bytes::Bytes>,
     failure: Option<Error>,
 }
@@ -82,7 +86,7 @@ impl Call {
         self.seen().failure = Some(error);
         // The generated client turns this into some error; `finish` replaces it with the
         // failure recorded above.
-        Ok(synthetic(599, bytes::Bytes::new(), HeaderMap::new()))
+        Ok(synthetic(599, bytes::Bytes::new(), HeaderMap::new(), None))
     }
 
     async fn run(
@@ -92,21 +96,34 @@ impl Call {
     ) -> reqwest::Result<reqwest::Response> {
         let max = self.policy.attempts();
         let mut attempt = 0;
+        // Kept for a retry until the last attempt, which sends it (earlier ones send a copy).
+        let mut request = Some(request);
         loop {
             attempt += 1;
             self.seen().attempts = attempt;
             let last = attempt >= max;
-            // Generated requests carry in-memory bodies, so they always clone.
-            let Some(mut req) = request.try_clone() else {
-                return client.execute(request).await;
+            let mut req = match request.take() {
+                // Generated requests carry in-memory bodies, so they always clone; a streamed
+                // body cannot be repeated and is sent once, as it is.
+                Some(original) if !last => match original.try_clone() {
+                    Some(copy) => {
+                        request = Some(original);
+                        copy
+                    }
+                    None => return client.execute(original).await,
+                },
+                Some(original) if original.body().is_some_and(|b| b.as_bytes().is_none()) => {
+                    return client.execute(original).await;
+                }
+                Some(original) => original,
+                None => unreachable!("every attempt but the last keeps the request"),
             };
-            for name in SENSITIVE_HEADERS {
-                if let Some(v) = req.headers_mut().get_mut(*name) {
+            for name in &SENSITIVE_HEADERS {
+                if let Some(v) = req.headers_mut().get_mut(name) {
                     v.set_sensitive(true);
                 }
             }
-            // progenitor sends `api-version: <spec version>`; no provider defines it.
-            req.headers_mut().remove("api-version");
+            req.headers_mut().remove(API_VERSION);
             if let Some(hook) = &self.hook
                 && let Err(e) = hook.prepare(&mut req)
             {
@@ -182,7 +199,6 @@ impl Call {
                     {
                         let mut seen = self.seen();
                         seen.status = Some(status);
-                        seen.headers = Some(parts.headers.clone());
                         seen.body = Some(body.clone());
                     }
                     if let Some(hook) = &self.hook
@@ -190,7 +206,7 @@ impl Call {
                     {
                         return self.fail(e.with_status(Some(status)));
                     }
-                    return Ok(synthetic(status, body, parts.headers));
+                    return Ok(synthetic(status, body, parts.headers, Some(parts.url)));
                 }
             }
         }
@@ -199,25 +215,38 @@ impl Call {
 
 struct Parts {
     headers: HeaderMap,
+    url: reqwest::Url,
 }
 
-/// Reads a whole body, refusing more than `max` bytes.
+/// Reads a whole body, refusing more than `max` bytes; takes the headers (no copy).
 async fn read_bounded(
     mut resp: reqwest::Response,
     max: usize,
 ) -> reqwest::Result<Result<(Parts, bytes::Bytes), Error>> {
-    let headers = resp.headers().clone();
     if resp.content_length().is_some_and(|n| n > max as u64) {
         return Ok(Err(too_large(max)));
     }
+    let headers = std::mem::take(resp.headers_mut());
+    let url = resp.url().clone();
+    // A body that arrives in one chunk (the usual small JSON answer) is kept as it is.
+    let mut first: Option<bytes::Bytes> = None;
     let mut buf = bytes::BytesMut::new();
     while let Some(chunk) = resp.chunk().await? {
-        if buf.len() + chunk.len() > max {
+        let so_far = first.as_ref().map_or(buf.len(), bytes::Bytes::len);
+        if so_far + chunk.len() > max {
             return Ok(Err(too_large(max)));
+        }
+        if first.is_none() && buf.is_empty() {
+            first = Some(chunk);
+            continue;
+        }
+        if let Some(first) = first.take() {
+            buf.extend_from_slice(&first);
         }
         buf.extend_from_slice(&chunk);
     }
-    Ok(Ok((Parts { headers }, buf.freeze())))
+    let body = first.unwrap_or_else(|| buf.freeze());
+    Ok(Ok((Parts { headers, url }, body)))
 }
 
 fn too_large(max: usize) -> Error {
@@ -225,8 +254,18 @@ fn too_large(max: usize) -> Error {
         .with_message(format!("more than {max} bytes; raise `max_body_bytes` if this is expected"))
 }
 
-fn synthetic(status: u16, body: bytes::Bytes, headers: HeaderMap) -> reqwest::Response {
+/// The response handed to the generated client. With the request's URL: without one, reqwest
+/// parses a placeholder URL for every response.
+fn synthetic(
+    status: u16,
+    body: bytes::Bytes,
+    headers: HeaderMap,
+    url: Option<reqwest::Url>,
+) -> reqwest::Response {
     let mut builder = http::Response::builder().status(status);
+    if let Some(url) = url {
+        builder = builder.url(url);
+    }
     if let Some(h) = builder.headers_mut() {
         *h = headers;
     }
