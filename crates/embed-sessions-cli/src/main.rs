@@ -4,8 +4,9 @@
 //! one JSON object on stdout, a failure is one line on stderr and an exit code:
 //! `0` success, `2` usage, configuration or invalid input (nothing was sent), `3` the provider
 //! rejected the request (a 4xx, or a Vlens envelope error), `4` transport or provider failure
-//! (timeout, connection, 5xx, malformed or unsigned response). Secrets come only from the
-//! environment and never appear in the output, except the session token a command prints.
+//! (timeout, connection, 5xx, malformed or unsigned response), `5` the request succeeded but
+//! its result could not be rendered as JSON. Secrets come only from the environment and never
+//! appear in the output, except the session token a command prints.
 
 mod commands;
 
@@ -22,7 +23,8 @@ Examples:
   BUNQ_API_KEY=... embed-sessions bunq session --context ./bunq-context.json --sandbox
 
 Exit codes: 0 success, 2 usage/configuration/invalid input (nothing sent),
-3 rejected by the provider (4xx, Vlens envelope error), 4 transport or provider failure.";
+3 rejected by the provider (4xx, Vlens envelope error), 4 transport or provider failure,
+5 the request succeeded but its result could not be rendered as JSON.";
 
 /// Mint embedded-UI sessions for Vlens, VRPlatform and bunq.
 #[derive(Debug, Parser)]
@@ -97,6 +99,43 @@ impl Global {
     }
 }
 
+/// Why a command failed: the facade's error, or (after a successful request) the result could
+/// not be rendered.
+#[derive(Debug)]
+pub enum Failure {
+    /// The facade's error.
+    Facade(Error),
+    /// The request succeeded, but its result could not be rendered as JSON.
+    Render(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Facade(e)
+    }
+}
+
+impl Failure {
+    /// The exit code (see the crate docs).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Facade(e) => exit_code(e),
+            Failure::Render(_) => 5,
+        }
+    }
+
+    /// The stderr line.
+    pub fn line(&self, provider: Provider) -> String {
+        match self {
+            Failure::Facade(e) => error_line(provider, e),
+            Failure::Render(why) => format!(
+                "{provider}: the request succeeded, but its result could not be rendered as \
+                 JSON ({why}); it was not printed"
+            ),
+        }
+    }
+}
+
 /// The exit code for an error (see the crate docs).
 pub fn exit_code(e: &Error) -> u8 {
     let status = e.status();
@@ -109,7 +148,8 @@ pub fn exit_code(e: &Error) -> u8 {
     }
 }
 
-/// One human line: provider, typed reason, status and what to do.
+/// One human line: provider, typed reason, status, what to do, and the provider's own
+/// message as sent (operators grep for it).
 pub fn error_line(provider: Provider, e: &Error) -> String {
     if e.kind() != ErrorKind::Api {
         // The error's own Display already names provider and operation when it has them.
@@ -128,18 +168,21 @@ pub fn error_line(provider: Provider, e: &Error) -> String {
         status.push_str("code ");
         status.push_str(code);
     }
-    let what = match e.hint() {
-        // Library hints name builder options; on the command line they are flags.
-        Some(hint) => hint.replace("autoProvision", "--auto-provision"),
-        None => api.and_then(|a| a.message.clone()).unwrap_or_default(),
-    };
     let mut line = format!("{provider}: {reason}");
     if !status.is_empty() {
         line.push_str(&format!(" ({status})"));
     }
-    if !what.is_empty() {
+    let mut parts = Vec::new();
+    if let Some(hint) = e.hint() {
+        // Library hints name builder options; on the command line they are flags.
+        parts.push(hint.replace("autoProvision", "--auto-provision"));
+    }
+    if let Some(message) = e.provider_message() {
+        parts.push(format!("provider said: \"{message}\""));
+    }
+    if !parts.is_empty() {
         line.push_str(": ");
-        line.push_str(&what);
+        line.push_str(&parts.join("; "));
     }
     line
 }
@@ -180,9 +223,9 @@ fn main() -> ExitCode {
             println!("{value}");
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("{}", error_line(provider, &e));
-            ExitCode::from(exit_code(&e))
+        Err(failure) => {
+            eprintln!("{}", failure.line(provider));
+            ExitCode::from(failure.exit_code())
         }
     }
 }

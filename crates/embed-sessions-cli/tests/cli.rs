@@ -180,7 +180,7 @@ fn vlens_envelope_error_exits_3_and_5xx_exits_4() {
     assert!(r.stdout.is_empty());
     assert_eq!(
         r.stderr.trim(),
-        "vlens: subscription problem (200, code 4001): check the tenant's Vlens bundle or subscription"
+        "vlens: subscription problem (200, code 4001): check the tenant's Vlens bundle or subscription; provider said: \"Bundle expired\""
     );
     let r = run(cli().env("VLENS_API_KEY", VLENS_KEY).args([
         "--base-url",
@@ -320,13 +320,20 @@ fn vrplatform_documented_failures_have_their_own_lines() {
         assert_eq!(line.lines().count(), 1, "{line}");
         assert!(line.starts_with("vrplatform: "), "{line}");
         assert!(line.contains(&format!("({status}, code UNAUTHORIZED)")), "{line}");
+        // The provider's words, exactly as the docs print them (operators grep for them).
+        assert!(line.ends_with(&format!("provider said: \"{message}\"")), "{line}");
         assert!(!line.contains(VRP_KEY));
         lines.push(line);
         m.delete();
     }
     assert_eq!(
         lines[6],
-        "vrplatform: unknown embedded user (401, code UNAUTHORIZED): enable --auto-provision or create the user first"
+        "vrplatform: unknown embedded user (401, code UNAUTHORIZED): enable --auto-provision or create the user first; provider said: \"Unknown embedded user\""
+    );
+    assert!(
+        lines[8].contains("Embedded user is not allowed to access tenant"),
+        "the documented message, not a paraphrase: {}",
+        lines[8]
     );
     let mut unique = lines.clone();
     unique.sort();

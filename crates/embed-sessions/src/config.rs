@@ -95,7 +95,7 @@ pub struct Config {
     pub(crate) connect_timeout: Duration,
     pub(crate) timeout: Duration,
     pub(crate) user_agent: String,
-    pub(crate) retry: RetryPolicy,
+    pub(crate) retry: Option<RetryPolicy>,
     pub(crate) max_body_bytes: usize,
     pub(crate) http: reqwest::Client,
 }
@@ -110,7 +110,7 @@ impl Config {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
             user_agent: USER_AGENT.to_string(),
-            retry: RetryPolicy::default(),
+            retry: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             http: None,
         }
@@ -137,9 +137,11 @@ impl Config {
         self.api_key.as_ref()
     }
 
-    /// The retry policy.
-    pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.retry
+    /// The retry policy set on the builder; `None` means the provider client's default
+    /// ([`RetryPolicy::default`], and for bunq `bunq::default_retry_policy`). A policy set
+    /// explicitly is used as it is, even when it equals the default.
+    pub fn retry_policy(&self) -> Option<&RetryPolicy> {
+        self.retry.as_ref()
     }
 
     /// Total timeout of one attempt.
@@ -195,7 +197,7 @@ pub struct ConfigBuilder {
     connect_timeout: Duration,
     timeout: Duration,
     user_agent: String,
-    retry: RetryPolicy,
+    retry: Option<RetryPolicy>,
     max_body_bytes: usize,
     http: Option<reqwest::Client>,
 }
@@ -268,9 +270,10 @@ impl ConfigBuilder {
         self
     }
 
-    /// Retry policy (default [`RetryPolicy::default`]; [`RetryPolicy::none`] turns retries off).
+    /// Retry policy (default: the provider client's, [`RetryPolicy::default`] with bunq's
+    /// 3-second 429 window for bunq; [`RetryPolicy::none`] turns retries off). Used as given.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
+        self.retry = Some(policy);
         self
     }
 
@@ -333,8 +336,9 @@ impl ConfigBuilder {
 
 /// Checks a base URL: `https`, or `http` on a loopback host. Returns it without trailing `/`.
 pub(crate) fn validate_base_url(provider: Provider, raw: &str) -> Result<String, Error> {
+    let shown = without_userinfo(raw);
     let url = reqwest::Url::parse(raw).map_err(|e| {
-        Error::config(format!("{provider}: base_url `{raw}` is not a valid URL: {e}"))
+        Error::config(format!("{provider}: base_url `{shown}` is not a valid URL: {e}"))
     })?;
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
@@ -352,10 +356,47 @@ pub(crate) fn validate_base_url(provider: Provider, raw: &str) -> Result<String,
         "http" if loopback => {}
         scheme => {
             return Err(Error::config(format!(
-                "{provider}: base_url `{raw}` must use https (plain {scheme} is allowed only for \
+                "{provider}: base_url `{shown}` must use https (plain {scheme} is allowed only for \
                  loopback hosts such as 127.0.0.1 or localhost)"
             )));
         }
     }
     Ok(raw.trim_end_matches('/').to_string())
+}
+
+/// `raw` with anything that looks like credentials in its authority (`user:password@`)
+/// replaced, for error messages: the URL may not even parse, so this works on the text.
+fn without_userinfo(raw: &str) -> String {
+    let (scheme, rest) = match raw.find("://") {
+        Some(i) => (&raw[..i + 3], &raw[i + 3..]),
+        None => ("", raw),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let shown = match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}[REDACTED]@{}", &rest[at + 1..]),
+        None => raw.to_string(),
+    };
+    crate::redact::one_line(&shown, 200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_errors_never_echo_credentials() {
+        for bad in [
+            "https://admin:S3CRET@host:99999",
+            "https://admin:S3CRET@host:99999/v1?x=1",
+            "http://admin:S3CRET@example.com",
+            "https://:S3CRET@127.0.0.1:8080",
+            "admin:S3CRET@host:99999",
+        ] {
+            let e = validate_base_url(Provider::Vlens, bad).unwrap_err();
+            let text = format!("{e} {e:?}");
+            assert!(!text.contains("S3CRET"), "{bad}: {text}");
+        }
+        let e = validate_base_url(Provider::Vlens, "https://admin:S3CRET@host:99999").unwrap_err();
+        assert!(e.to_string().contains("https://[REDACTED]@host:99999"), "{e}");
+    }
 }

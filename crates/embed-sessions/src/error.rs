@@ -107,9 +107,16 @@ impl fmt::Display for Reason {
 
 /// The facade's error: what failed, where, and what the provider said.
 ///
-/// `Display` gives the provider, the operation, the HTTP status, the provider's code and
-/// message, and a hint where one is known; it never contains a secret. The underlying error
-/// (a `reqwest` or `serde_json` error) is kept as [`std::error::Error::source`].
+/// `Display` gives the provider, the operation, our reason, the HTTP status and the provider's
+/// code, a hint where one is known, then the provider's own message as sent (bounded, one
+/// line): `vrplatform create_embed_session: embedded user not allowed for tenant (HTTP 401,
+/// code UNAUTHORIZED); add the user to the team, ...; provider said: "Embedded user is not
+/// allowed to access tenant"`. Neither `Display` nor `Debug` contains a credential the call
+/// sent (its sensitive headers and body secrets are scrubbed from every message, detail and
+/// excerpt) or a value of a successful response. The underlying transport or I/O error is
+/// kept as [`std::error::Error::source`]; nothing that can quote response data is (a
+/// `serde_json` error's text quotes the offending value, so it is reduced to its category
+/// and position).
 ///
 /// ```
 /// use embed_sessions::{Error, ErrorKind};
@@ -133,6 +140,11 @@ struct Inner {
     api: Option<ApiError>,
     excerpt: Option<String>,
     attempts: u32,
+    /// Whether the failed operation is safe to repeat after an uncertain failure (set by the
+    /// transport for every call; `None` for errors made outside a call).
+    retry_safe: Option<bool>,
+    /// The exchange broke after the request may have been processed (body interrupted).
+    uncertain: bool,
     source: Option<BoxError>,
 }
 
@@ -149,6 +161,8 @@ impl Error {
                 api: None,
                 excerpt: None,
                 attempts: 0,
+                retry_safe: None,
+                uncertain: false,
                 source: None,
             }),
         }
@@ -187,15 +201,55 @@ impl Error {
         self
     }
 
-    pub(crate) fn with_excerpt(mut self, body: &[u8]) -> Self {
+    /// A bounded, redacted excerpt of `body` (see [`crate::redact::excerpt`]); `content_type`
+    /// describes a success body that is not JSON (which is then not quoted at all).
+    pub(crate) fn with_excerpt(mut self, body: &[u8], content_type: Option<&str>) -> Self {
         // Unknown status: treat as a success body (the stricter redaction).
         let success = self.inner.status.is_none_or(|s| (200..300).contains(&s));
-        self.inner.excerpt = Some(crate::redact::excerpt(body, success));
+        self.inner.excerpt = Some(crate::redact::excerpt(body, success, content_type));
         self
     }
 
+    /// Keeps `source` for [`std::error::Error::source`]. Only for errors whose text cannot
+    /// carry response data (I/O, task and transport errors without URL): a `serde_json`
+    /// error quotes the offending value and is never kept.
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Marks a transport failure after which the request may have been processed.
+    pub(crate) fn uncertain(mut self) -> Self {
+        self.inner.uncertain = true;
+        self
+    }
+
+    /// Records whether the operation that failed is safe to repeat (see
+    /// [`Error::is_retryable`]).
+    pub(crate) fn with_retry_safety(mut self, retry_safe: bool) -> Self {
+        self.inner.retry_safe = Some(retry_safe);
+        self
+    }
+
+    /// Removes every exact credential value in `scrubber` from the message, the provider's
+    /// message and details, and the excerpt; redacts secret-named members of the details.
+    pub(crate) fn scrubbed(mut self, scrubber: &crate::redact::Scrubber) -> Self {
+        let i = &mut *self.inner;
+        if let Some(m) = i.message.as_mut() {
+            scrubber.scrub_in_place(m);
+        }
+        if let Some(x) = i.excerpt.as_mut() {
+            scrubber.scrub_in_place(x);
+        }
+        if let Some(api) = i.api.as_mut() {
+            if let Some(m) = api.message.as_mut() {
+                scrubber.scrub_in_place(m);
+            }
+            if let Some(d) = api.details.as_mut() {
+                crate::redact::redact_json(d);
+                scrubber.scrub_json(d);
+            }
+        }
         self
     }
 
@@ -252,6 +306,14 @@ impl Error {
         self.reason().and_then(Reason::hint)
     }
 
+    /// The provider's own message as sent (for [`ErrorKind::Api`]), on one line and bounded
+    /// to 300 bytes, with the credentials the call sent removed. Operators grep for these
+    /// words; `Display` shows them after our reason and hint.
+    pub fn provider_message(&self) -> Option<String> {
+        let m = self.api_error()?.message.as_deref().filter(|m| !m.trim().is_empty())?;
+        Some(crate::redact::one_line(m, 300))
+    }
+
     /// A bounded, redacted excerpt of an unexpected response body.
     pub fn body_excerpt(&self) -> Option<&str> {
         self.inner.excerpt.as_deref()
@@ -267,10 +329,24 @@ impl Error {
         matches!(self.inner.kind, ErrorKind::InvalidInput | ErrorKind::Config)
     }
 
-    /// Whether a later retry may succeed: timeouts, connection failures, HTTP 429, 502, 503, 504.
+    /// Whether repeating the failed call is safe and may succeed, by the same rule the
+    /// transport applies between attempts ([`RetryPolicy`](crate::RetryPolicy)): a connection
+    /// failure or an HTTP 429 always (the request was not processed); a timeout, an
+    /// interrupted body or an HTTP 502, 503 or 504 only for an operation that is safe to
+    /// repeat (not a Vlens invitation or login, not a bunq installation, device or session
+    /// creation: repeating those could create a duplicate).
     pub fn is_retryable(&self) -> bool {
-        matches!(self.inner.kind, ErrorKind::Timeout | ErrorKind::Connect)
-            || matches!(self.inner.status, Some(429 | 502 | 503 | 504))
+        let i = &self.inner;
+        let failure = match i.kind {
+            ErrorKind::Connect => Some(crate::retry::Failure::Unsent),
+            ErrorKind::Timeout => Some(crate::retry::Failure::Uncertain),
+            ErrorKind::Transport if i.uncertain => Some(crate::retry::Failure::Uncertain),
+            ErrorKind::Api | ErrorKind::UnexpectedResponse => {
+                i.status.map(crate::retry::Failure::Status)
+            }
+            _ => None,
+        };
+        failure.is_some_and(|f| f.is_retryable(i.retry_safe.unwrap_or(false)))
     }
 
     /// Whether an attempt timed out.
@@ -320,11 +396,11 @@ impl fmt::Display for Error {
                     (None, Some(c)) => write!(f, " (code {c})")?,
                     (None, None) => {}
                 }
-                if let Some(m) = api.and_then(|a| a.message.as_deref()).filter(|m| !m.is_empty()) {
-                    write!(f, ": {}", crate::redact::one_line(m, 300))?;
-                }
                 if let Some(h) = self.hint() {
                     write!(f, "; {h}")?;
+                }
+                if let Some(m) = self.provider_message() {
+                    write!(f, "; provider said: \"{m}\"")?;
                 }
                 if let Some(id) = api.and_then(|a| a.response_id.as_deref()) {
                     write!(f, " [response id {id}]")?;
@@ -420,6 +496,8 @@ impl Error {
                 api: i.api.clone(),
                 excerpt: i.excerpt.clone(),
                 attempts: i.attempts,
+                retry_safe: i.retry_safe,
+                uncertain: i.uncertain,
                 source: i
                     .source
                     .as_ref()

@@ -90,13 +90,10 @@ impl RetryPolicy {
         self.max_attempts
     }
 
-    /// Whether a response status is worth another attempt.
+    /// Whether a response status is worth another attempt, for an operation that is
+    /// (`retry_safe`) or is not safe to repeat after an uncertain failure.
     pub fn retryable_status(status: u16, retry_safe: bool) -> bool {
-        match status {
-            429 => true,
-            502..=504 => retry_safe,
-            _ => false,
-        }
+        Failure::Status(status).is_retryable(retry_safe)
     }
 
     /// The wait before attempt `next_attempt` (2 for the first retry), or `None` when the
@@ -122,6 +119,30 @@ impl RetryPolicy {
             Some(half + Duration::from_millis(extra))
         } else {
             Some(base)
+        }
+    }
+}
+
+/// How an attempt failed, for the one rule that decides whether it may be repeated: used by
+/// the transport between attempts and by [`crate::Error::is_retryable`] afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The request certainly did not reach the provider (the connection was refused).
+    Unsent,
+    /// The request may have been processed: a timeout, a body interrupted mid-way.
+    Uncertain,
+    /// The provider answered with this status.
+    Status(u16),
+}
+
+impl Failure {
+    /// Connection failures and 429 always (nothing was processed); timeouts, interrupted
+    /// bodies and 502-504 only when the operation is safe to repeat; nothing else.
+    pub(crate) fn is_retryable(self, retry_safe: bool) -> bool {
+        match self {
+            Failure::Unsent | Failure::Status(429) => true,
+            Failure::Uncertain | Failure::Status(502..=504) => retry_safe,
+            Failure::Status(_) => false,
         }
     }
 }

@@ -2,6 +2,20 @@
 
 use crate::error::Error;
 
+/// A duration in seconds supplied by a provider (a token lifetime, a session timeout), checked
+/// against `0..=max`: anything else is an `UnexpectedResponse` error naming the field,
+/// so no provider value can overflow a clock addition.
+#[cfg_attr(not(any(feature = "vlens", feature = "bunq")), allow(dead_code))]
+pub fn provider_seconds(field: &str, secs: i64, max: i64) -> Result<std::time::Duration, Error> {
+    if (0..=max).contains(&secs) {
+        Ok(std::time::Duration::from_secs(secs.unsigned_abs()))
+    } else {
+        Err(Error::new(crate::error::ErrorKind::UnexpectedResponse).with_message(format!(
+            "`{field}` is {secs} seconds, outside the accepted 0..={max}; the answer was refused"
+        )))
+    }
+}
+
 /// Checks an E.164 phone number: `+`, then 2 to 15 digits, the first not 0.
 #[cfg_attr(not(feature = "vlens"), allow(dead_code))]
 pub fn phone_e164(field: &'static str, value: &str) -> Result<(), Error> {

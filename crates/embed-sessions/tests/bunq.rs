@@ -176,7 +176,7 @@ async fn tampered_or_missing_server_signatures_fail_closed_unless_turned_off() {
     assert_eq!((e.kind(), e.operation()), (ErrorKind::Signature, Some("create_device_server")));
 
     // With the check off (tests against mocks that cannot sign), the same responses pass.
-    let unchecked = client.clone().with_server_signature_check(false);
+    let unchecked = client.clone().with_server_signature_check(false).unwrap();
     let ctx = unchecked.restore(ctx.snapshot().await).unwrap();
     assert!(ctx.notification_filters_url().await.is_ok());
     server.set_sign_mode(SignMode::Missing);
@@ -572,7 +572,11 @@ async fn a_429_is_retried_after_the_rate_window() {
     // The default policy of a bunq client waits bunq's documented 3 s window.
     let server = start().await;
     let default = BunqClient::new(Config::builder(Provider::Bunq).build().unwrap()).unwrap();
-    assert_eq!(default.config().retry_policy(), &bunq::default_retry_policy());
+    assert_eq!(default.config().retry_policy(), None);
+    assert_eq!(default.retry_policy(), bunq::default_retry_policy());
+    // A policy chosen on purpose is kept, even when it equals the generic default.
+    let chosen = Config::builder(Provider::Bunq).retry(RetryPolicy::default()).build().unwrap();
+    assert_eq!(BunqClient::new(chosen).unwrap().retry_policy(), RetryPolicy::default());
     assert_eq!(
         bunq::default_retry_policy(),
         RetryPolicy::default().default_retry_after_429(Some(Duration::from_secs(3)))

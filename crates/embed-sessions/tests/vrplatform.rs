@@ -267,7 +267,8 @@ async fn each_documented_failure_is_its_own_reason_with_a_hint() {
                 )),
                 "{shown}"
             );
-            assert!(shown.ends_with(hint), "{shown}");
+            assert!(shown.contains(&format!("; {hint}; ")), "{shown}");
+            assert!(shown.ends_with(&format!("; provider said: \"{variant}\"")), "{shown}");
             let display = reason.to_string();
             assert_eq!(display, display.to_lowercase());
             assert!(display.len() < 45, "{display}");

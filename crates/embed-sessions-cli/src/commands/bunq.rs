@@ -8,7 +8,7 @@ use embed_sessions::bunq::{BunqClient, BunqContext, FileStore, ProvisionPoll, SA
 use embed_sessions::{Config, Error, Provider, RetryPolicy};
 use serde_json::{Value, json};
 
-use crate::Global;
+use crate::{Failure, Global};
 
 /// bunq subcommands.
 #[derive(Debug, Subcommand)]
@@ -95,7 +95,7 @@ async fn open(client: &BunqClient, path: &Path) -> Result<BunqContext, Error> {
 }
 
 /// Runs a bunq subcommand.
-pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Error> {
+pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
     match cmd {
         Cmd::Session { context, description, sandbox } => {
             let client = client(global, *sandbox, description.as_deref())?;
@@ -151,7 +151,7 @@ fn user_context_path(partner: &Path, external_uuid: uuid::Uuid) -> PathBuf {
 fn provision_json(
     provision: &embed_sessions::bunq::Provision,
     user_context: Option<&Path>,
-) -> Result<Value, Error> {
+) -> Result<Value, Failure> {
     let mut out = match provision.details() {
         Some(details) => super::to_json(details)?,
         None => json!({}),

@@ -4,13 +4,13 @@ pub mod bunq;
 pub mod vlens;
 pub mod vrplatform;
 
-use embed_sessions::{Error, Provider};
+use embed_sessions::Provider;
 use serde_json::Value;
 
-use crate::{Cli, ProviderCmd};
+use crate::{Cli, Failure, ProviderCmd};
 
 /// Runs the command; returns the provider (for the error line) and the JSON to print.
-pub async fn run(cli: &Cli) -> (Provider, Result<Value, Error>) {
+pub async fn run(cli: &Cli) -> (Provider, Result<Value, Failure>) {
     match &cli.provider {
         ProviderCmd::Vlens(cmd) => (Provider::Vlens, vlens::run(&cli.global, cmd).await),
         ProviderCmd::Vrplatform(cmd) => {
@@ -20,8 +20,41 @@ pub async fn run(cli: &Cli) -> (Provider, Result<Value, Error>) {
     }
 }
 
-/// Serializes a facade value for stdout.
-pub fn to_json(value: &impl serde::Serialize) -> Result<Value, Error> {
-    serde_json::to_value(value)
-        .map_err(|e| Error::config(format!("cannot render the result as JSON: {e}")))
+/// Serializes a facade value for stdout. A failure here comes after the request succeeded:
+/// it is its own exit path (5), never "nothing was sent". The serializer's message is not
+/// shown (it could quote a value of the result, such as a token).
+pub fn to_json(value: &impl serde::Serialize) -> Result<Value, Failure> {
+    serde_json::to_value(value).map_err(|e| {
+        Failure::Render(match e.classify() {
+            serde_json::error::Category::Io => "an I/O error".into(),
+            _ => "a value cannot be encoded".into(),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value whose serialization fails, with a secret in the serializer's message.
+    struct Unrenderable;
+
+    impl serde::Serialize for Unrenderable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("cannot encode tok_RENDER_SECRET"))
+        }
+    }
+
+    #[test]
+    fn a_rendering_failure_after_success_has_its_own_exit_code() {
+        let failure = to_json(&Unrenderable).unwrap_err();
+        assert!(matches!(failure, Failure::Render(_)), "{failure:?}");
+        assert_eq!(failure.exit_code(), 5);
+        let line = failure.line(Provider::VrPlatform);
+        assert!(line.starts_with("vrplatform: the request succeeded"), "{line}");
+        assert!(
+            !line.contains("nothing was sent") && !line.contains("tok_RENDER_SECRET"),
+            "{line}"
+        );
+    }
 }

@@ -5,7 +5,7 @@ use embed_sessions::vlens::{AdminCredentials, VlensClient, VlensSession};
 use embed_sessions::{Error, Provider};
 use serde_json::{Value, json};
 
-use crate::Global;
+use crate::{Failure, Global};
 
 /// Vlens subcommands.
 #[derive(Debug, Subcommand)]
@@ -89,7 +89,7 @@ fn output(session: &VlensSession) -> Value {
 }
 
 /// Runs a Vlens subcommand.
-pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Error> {
+pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
     let client = VlensClient::new(global.config(Provider::Vlens, true)?)?;
     match cmd {
         Cmd::AuthSession(a) => {

@@ -5,7 +5,7 @@ use embed_sessions::vrplatform::VrPlatformClient;
 use embed_sessions::{Error, Provider, Secret};
 use serde_json::Value;
 
-use crate::Global;
+use crate::{Failure, Global};
 
 /// VRPlatform subcommands.
 #[derive(Debug, Subcommand)]
@@ -42,7 +42,7 @@ pub enum Cmd {
 }
 
 /// Runs a VRPlatform subcommand.
-pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Error> {
+pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
     match cmd {
         Cmd::Session { sub, tenant, auto_provision } => {
             let client = VrPlatformClient::new(global.config(Provider::VrPlatform, true)?)?;
@@ -58,7 +58,11 @@ pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Error> {
         Cmd::Team { tenant, access_token_env: Some(var) } => {
             let token = match std::env::var(var) {
                 Ok(t) if !t.is_empty() => Secret::new(t),
-                _ => return Err(Error::config(format!("environment variable {var} is not set"))),
+                _ => {
+                    return Err(
+                        Error::config(format!("environment variable {var} is not set")).into()
+                    );
+                }
             };
             // The bearer call needs no provider key.
             let client =

@@ -17,8 +17,7 @@ use super::session::Session;
 use super::store::{
     CONTEXT_FORMAT, ContextStore, StoredContext, StoredInstallation, StoredSession,
 };
-use super::{BunqClient, Environment, RENEW_MARGIN, check_key_environment};
-use crate::config::Provider;
+use super::{BunqClient, Environment, RENEW_MARGIN, check_key_environment, default_retry_policy};
 use crate::error::{Error, ErrorKind};
 use crate::secret::Secret;
 use crate::transport::{Core, Op};
@@ -42,8 +41,28 @@ struct Installation {
     server_key: Arc<ServerKey>,
 }
 
-fn unexpected(op: Op, message: &str) -> Error {
-    Error::new(ErrorKind::UnexpectedResponse).with_message(message).at(Provider::Bunq, op.name)
+fn unexpected(message: &str) -> Error {
+    Error::new(ErrorKind::UnexpectedResponse).with_message(message)
+}
+
+/// The installation's `Id`, `Token` and `ServerPublicKey` elements, in any order.
+fn parse_installation(
+    out: types::InstallationResponse,
+) -> Result<(Option<i64>, Secret, ServerKey), Error> {
+    let (mut id, mut token, mut server_key) = (None, None, None);
+    for item in out.response {
+        match item {
+            types::InstallationItem::Id(i) => id = Some(i.id),
+            types::InstallationItem::Token(t) => token = Some(Secret::new(t.token)),
+            types::InstallationItem::ServerPublicKey(k) => server_key = Some(k.server_public_key),
+        }
+    }
+    let token = token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unexpected("the response has no `Token` element"))?;
+    let server_key =
+        server_key.ok_or_else(|| unexpected("the response has no `ServerPublicKey` element"))?;
+    Ok((id, token, ServerKey::from_pem(&server_key)?))
 }
 
 impl BunqClient {
@@ -59,7 +78,7 @@ impl BunqClient {
         let user_agent = HeaderValue::from_str(&i.config.user_agent)
             .map_err(|_| Error::config("bunq: the user agent is not a valid header value"))?;
         let verifier = if i.check_server_signatures { server_key.cloned() } else { None };
-        let mut core = Core::new(i.config.clone());
+        let mut core = Core::new(i.config.clone(), default_retry_policy());
         core.hook = Some(Arc::new(BunqHook { user_agent, auth, signer, verifier }));
         Ok(core)
     }
@@ -73,7 +92,7 @@ impl BunqClient {
         let private_pem = key.to_pkcs8_pem()?;
         let body =
             types::InstallationCreate { client_public_key: key.public_key_pem().to_string() };
-        let out = self
+        let (id, token, server_key) = self
             .core(None, None, None)?
             .call(
                 CREATE_INSTALLATION,
@@ -82,27 +101,9 @@ impl BunqClient {
                     c.create_installation().body(body).send().await
                 },
                 api_error,
+                |out| parse_installation(out.into_inner()),
             )
-            .await?
-            .into_inner();
-        let (mut id, mut token, mut server_key) = (None, None, None);
-        for item in out.response {
-            match item {
-                types::InstallationItem::Id(i) => id = Some(i.id),
-                types::InstallationItem::Token(t) => token = Some(Secret::new(t.token)),
-                types::InstallationItem::ServerPublicKey(k) => {
-                    server_key = Some(k.server_public_key)
-                }
-            }
-        }
-        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
-            unexpected(CREATE_INSTALLATION, "the response has no `Token` element")
-        })?;
-        let server_key = server_key.ok_or_else(|| {
-            unexpected(CREATE_INSTALLATION, "the response has no `ServerPublicKey` element")
-        })?;
-        let server_key = ServerKey::from_pem(&server_key)
-            .map_err(|e| e.at(Provider::Bunq, CREATE_INSTALLATION.name))?;
+            .await?;
         tracing::debug!(installation_id = ?id, "bunq: installation created");
         Ok(Installation { id, key, private_pem, token, server_key: Arc::new(server_key) })
     }
@@ -114,26 +115,25 @@ impl BunqClient {
             permitted_ips: self.inner.permitted_ips.clone(),
             secret: api_key.expose().to_string(),
         };
-        let out = self
+        let id = self
             .core(Some(inst.token.clone()), Some(inst.key.clone()), Some(&inst.server_key))?
-            .call(
+            .call_with_secrets(
                 CREATE_DEVICE_SERVER,
+                &[api_key],
                 |hooks, http, base| async move {
                     let c = raw::Client::new_with_client(&base, http, hooks);
                     c.create_device_server().body(body).send().await
                 },
                 api_error,
+                |out| {
+                    let first = out.into_inner().response.into_iter().next();
+                    first.map(|types::DeviceServerItem::Id(i)| i.id).ok_or_else(|| {
+                        Error::new(ErrorKind::UnexpectedResponse)
+                            .with_message("the response has no `Id` element")
+                    })
+                },
             )
-            .await?
-            .into_inner();
-        let id = out
-            .response
-            .into_iter()
-            .map(|item| match item {
-                types::DeviceServerItem::Id(i) => i.id,
-            })
-            .next()
-            .ok_or_else(|| unexpected(CREATE_DEVICE_SERVER, "the response has no `Id` element"))?;
+            .await?;
         tracing::debug!(device_id = id, "bunq: device registered");
         Ok(id)
     }
@@ -144,21 +144,22 @@ impl BunqClient {
         let mut core =
             self.core(Some(inst.token.clone()), Some(inst.key.clone()), Some(&inst.server_key))?;
         // A 429 here means the 30-second session window, not the 3-second one.
-        core.config.retry =
-            core.config.retry.clone().default_retry_after_429(Some(self.inner.limiter.interval()));
+        core.policy =
+            core.policy.clone().default_retry_after_429(Some(self.inner.limiter.interval()));
         let body = types::SessionServerCreate { secret: api_key.expose().to_string() };
         let created_at = Utc::now();
-        let out = core
-            .call(
+        let session = core
+            .call_with_secrets(
                 CREATE_SESSION_SERVER,
+                &[api_key],
                 |hooks, http, base| async move {
                     let c = raw::Client::new_with_client(&base, http, hooks);
                     c.create_session_server().body(body).send().await
                 },
                 api_error,
+                |out| Session::from_response(out.into_inner(), created_at),
             )
             .await?;
-        let session = Session::from_response(out.into_inner(), created_at)?;
         tracing::debug!(
             session_id = session.id(),
             user_id = session.user_id(),
@@ -374,11 +375,16 @@ impl<'a> ContextBuilder<'a> {
         let parsed = match stored {
             Some(stored) => {
                 let p = parse_stored(client, stored, &origin)?;
-                if let Some(key) = &self.api_key
+                // The key asked for, else the configured one (BUNQ_API_KEY): a stored context
+                // is used only with the key it was made for.
+                let expected = self.api_key.as_ref().or(client.inner.config.api_key.as_ref());
+                if let Some(key) = expected
                     && *key != p.api_key
                 {
                     return Err(Error::config(format!(
-                        "{origin} holds a context for another API key; use one store per key"
+                        "{origin} holds a context for another API key than the one configured; \
+                         nothing was sent: use one store per key, or move the file away to \
+                         create a context for this key"
                     )));
                 }
                 p
@@ -583,6 +589,7 @@ impl BunqContext {
                     c.delete_session().item_id(id).send().await
                 },
                 api_error,
+                |_| Ok(()),
             )
             .await?;
         *current = None;
@@ -680,6 +687,7 @@ impl BunqContext {
                         send(raw::Client::new_with_client(&base, http, hooks), user_id)
                     },
                     api_error,
+                    Ok,
                 )
                 .await;
             match result {

@@ -86,8 +86,10 @@ pub use context::{BunqContext, ContextBuilder};
 pub use limiter::SessionRateLimit;
 pub use partner::{Provision, ProvisionPoll, ReadyProvision};
 pub use reason::BunqReason;
-pub use session::{BunqUser, DEFAULT_SESSION_TIMEOUT_SECS, Session};
-pub use store::{CONTEXT_FORMAT, ContextStore, FileStore, StoreFuture, StoredContext};
+pub use session::{BunqUser, DEFAULT_SESSION_TIMEOUT_SECS, MAX_SESSION_TIMEOUT_SECS, Session};
+pub use store::{
+    CONTEXT_FORMAT, ContextStore, FileStore, MAX_CONTEXT_FILE_BYTES, StoreFuture, StoredContext,
+};
 
 use crate::config::{Config, Provider};
 use crate::error::Error;
@@ -167,8 +169,9 @@ impl fmt::Display for Environment {
     }
 }
 
-/// The retry policy a [`BunqClient`] uses when the configuration keeps the default one: the
-/// default, with bunq's 3-second window as the wait before retrying a 429.
+/// The retry policy a [`BunqClient`] uses when the configuration sets none: the default, with
+/// bunq's 3-second window as the wait before retrying a 429. A policy set on the
+/// configuration is used as it is.
 pub fn default_retry_policy() -> RetryPolicy {
     RetryPolicy::default().default_retry_after_429(Some(RATE_WINDOW))
 }
@@ -223,14 +226,12 @@ impl fmt::Debug for BunqClient {
 
 impl BunqClient {
     /// A client from a configuration made with `Config::builder(Provider::Bunq)`. The API key
-    /// is optional here (each context may bring its own). When the configuration keeps the
-    /// default retry policy, [`default_retry_policy`] (429s wait bunq's 3-second window) is
-    /// used; a policy of your own is used as it is.
-    pub fn new(mut config: Config) -> Result<Self, Error> {
+    /// is optional here (each context may bring its own). When the configuration sets no
+    /// retry policy, [`default_retry_policy`] (429s wait bunq's 3-second window) is used; a
+    /// policy set on the configuration is used as it is, even one equal to
+    /// [`RetryPolicy::default`].
+    pub fn new(config: Config) -> Result<Self, Error> {
         config.expect_provider(Provider::Bunq)?;
-        if config.retry == RetryPolicy::default() {
-            config.retry = default_retry_policy();
-        }
         let environment = Environment::from_base_url(&config.base_url);
         if let Some(key) = &config.api_key {
             check_key_environment(key, environment)?;
@@ -283,12 +284,29 @@ impl BunqClient {
     }
 
     /// Whether 2xx responses must carry a valid `X-Bunq-Server-Signature` (default on; a
-    /// missing or wrong one fails the call). Turn it off only against mocks that cannot sign.
-    pub fn with_server_signature_check(self, on: bool) -> Self {
+    /// missing or wrong one fails the call). Turn it off only against mocks that cannot sign:
+    /// it is refused (a configuration error) for production, where an unverified answer could
+    /// come from anyone on the path.
+    ///
+    /// ```
+    /// use embed_sessions::{Config, Provider, bunq::{self, BunqClient}};
+    /// let prod = BunqClient::new(Config::builder(Provider::Bunq).build()?)?;
+    /// assert!(prod.with_server_signature_check(false).is_err());
+    /// let mock = Config::builder(Provider::Bunq).base_url("http://127.0.0.1:9/v1").build()?;
+    /// assert!(BunqClient::new(mock)?.with_server_signature_check(false).is_ok());
+    /// # Ok::<(), embed_sessions::Error>(())
+    /// ```
+    pub fn with_server_signature_check(self, on: bool) -> Result<Self, Error> {
         if !on {
+            if self.inner.environment == Environment::Production {
+                return Err(Error::config(
+                    "bunq: the server signature check cannot be turned off for production \
+                     (api.bunq.com); only for the sandbox or a local mock",
+                ));
+            }
             tracing::warn!("bunq: server signature check turned off; responses are not verified");
         }
-        self.edit(|i| i.check_server_signatures = on)
+        Ok(self.edit(|i| i.check_server_signatures = on))
     }
 
     /// What happens when a session call would exceed bunq's limit (default: wait up to 5
@@ -307,6 +325,11 @@ impl BunqClient {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The retry policy in force: the configuration's, else [`default_retry_policy`].
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.inner.config.retry_policy().cloned().unwrap_or_else(default_retry_policy)
     }
 
     /// The environment of the configured base URL.

@@ -203,6 +203,18 @@ impl ProvisionPoll {
     }
 }
 
+/// The timeout at the end of [`BunqContext::wait_for_user_provision`].
+fn not_ready(id: i64, poll: ProvisionPoll, polls: u32, last_seen: &str) -> Error {
+    Error::new(ErrorKind::Timeout)
+        .with_message(format!(
+            "provision {id} was not ready for onboarding within {:.1} s ({polls} reads; last \
+             seen: {last_seen}); poll again later, or subscribe to the PARTNER_USER_PROVISION \
+             notification category",
+            poll.deadline.as_secs_f64(),
+        ))
+        .at(Provider::Bunq, GET_PROVISION.name)
+}
+
 impl BunqContext {
     /// Starts provisioning a user (`POST /partner-user-provision`) with the partner's
     /// context. The email, phone number (E.164) and products are checked first.
@@ -240,16 +252,30 @@ impl BunqContext {
     /// early when it ends ([`BunqReason::ProvisionEnded`]) and with [`ErrorKind::Timeout`] at
     /// the deadline, saying what was last seen. (bunq can also notify you: the
     /// `PARTNER_USER_PROVISION` notification category.)
+    ///
+    /// The deadline bounds the whole operation: no read starts after it, and a read in flight
+    /// (with its retries, and a session renewal waiting for bunq's rate limit) is cut off one
+    /// attempt's timeout after it, so the call returns within the deadline plus one attempt.
     pub async fn wait_for_user_provision(
         &self,
         id: i64,
         poll: ProvisionPoll,
     ) -> Result<ReadyProvision, Error> {
-        let deadline = Instant::now() + poll.deadline;
+        let started = Instant::now();
+        let far = Duration::from_secs(366 * 86_400);
+        let deadline = started.checked_add(poll.deadline.min(far)).unwrap_or(started);
+        let attempt = self.client().config().timeout();
+        let hard = deadline.checked_add(attempt).unwrap_or(deadline);
         let mut polls = 0u32;
+        let mut last_seen = "nothing yet".to_string();
         loop {
-            let provision = self.user_provision(id).await?;
+            let read = tokio::time::timeout_at(hard, self.user_provision(id)).await;
+            let Ok(read) = read else {
+                return Err(not_ready(id, poll, polls, &last_seen));
+            };
+            let provision = read?;
             polls += 1;
+            last_seen = provision.state();
             if provision.is_ready()
                 && let Some(token_value) = provision.token_value.clone()
             {
@@ -264,16 +290,8 @@ impl BunqContext {
                 );
                 return Err(Error::api(None, api).at(Provider::Bunq, GET_PROVISION.name));
             }
-            if Instant::now() + poll.interval > deadline {
-                return Err(Error::new(ErrorKind::Timeout)
-                    .with_message(format!(
-                        "provision {id} was not ready for onboarding within {:.1} s ({polls} \
-                         reads; last seen: {}); poll again later, or subscribe to the \
-                         PARTNER_USER_PROVISION notification category",
-                        poll.deadline.as_secs_f64(),
-                        provision.state()
-                    ))
-                    .at(Provider::Bunq, GET_PROVISION.name));
+            if Instant::now().checked_add(poll.interval).is_none_or(|next| next > deadline) {
+                return Err(not_ready(id, poll, polls, &last_seen));
             }
             tokio::time::sleep(poll.interval).await;
         }

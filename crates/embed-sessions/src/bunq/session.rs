@@ -13,6 +13,10 @@ use crate::secret::Secret;
 /// Session lifetime when bunq sends no `session_timeout`: one week (its documented default).
 pub const DEFAULT_SESSION_TIMEOUT_SECS: i64 = 604_800;
 
+/// Longest `session_timeout` accepted (one year; bunq documents one week as the default):
+/// anything larger is refused as a malformed answer.
+pub const MAX_SESSION_TIMEOUT_SECS: i64 = 366 * 86_400;
+
 const OP: &str = "create_session_server";
 
 /// The user a session acts for, as bunq returned it (one of the `session-server` user
@@ -188,14 +192,30 @@ impl Session {
             )));
         }
         let user = users.remove(0);
-        Ok(Self::new(id, token, user, created_at))
+        Self::new(id, token, user, created_at)
     }
 
-    pub(crate) fn new(id: i64, token: Secret, user: BunqUser, created_at: DateTime<Utc>) -> Self {
+    /// A session whose expiry is `created_at` + the user's `session_timeout` (the default when
+    /// absent or not positive), checked: a timeout beyond [`MAX_SESSION_TIMEOUT_SECS`] or a sum
+    /// past chrono's range is an error, never a panic.
+    pub(crate) fn new(
+        id: i64,
+        token: Secret,
+        user: BunqUser,
+        created_at: DateTime<Utc>,
+    ) -> Result<Self, Error> {
         let timeout =
             user.session_timeout().filter(|t| *t > 0).unwrap_or(DEFAULT_SESSION_TIMEOUT_SECS);
-        let expires_at = created_at + chrono::Duration::seconds(timeout);
-        Self { id, token, user, created_at, expires_at }
+        let life =
+            crate::validate::provider_seconds("session_timeout", timeout, MAX_SESSION_TIMEOUT_SECS)
+                .map_err(|e| e.at(Provider::Bunq, OP))?;
+        let expires_at = chrono::TimeDelta::from_std(life)
+            .ok()
+            .and_then(|d| created_at.checked_add_signed(d))
+            .ok_or_else(|| {
+                unexpected(format!("`session_timeout` {timeout} overflows the clock"))
+            })?;
+        Ok(Self { id, token, user, created_at, expires_at })
     }
 
     pub(crate) fn restored(

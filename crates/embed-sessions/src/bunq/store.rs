@@ -223,6 +223,9 @@ impl StoredContext {
 ///   leaves a torn file; concurrent saves in one process are serialised, across processes the
 ///   last rename wins.
 /// - The file is created with mode 0600 on Unix (a missing directory with 0700).
+/// - On Unix a file is read only when it is a regular file (a symbolic link is not
+///   followed), owned by this process's user, not accessible by group or others, and at most
+///   [`MAX_CONTEXT_FILE_BYTES`]: a context planted in a shared directory is refused.
 /// - A file that exists but cannot be read as a context is an error naming the file, and is
 ///   never overwritten.
 ///
@@ -273,34 +276,119 @@ fn corrupt(path: &Path, why: &str) -> Error {
     )
 }
 
-fn load_file(path: &Path) -> Result<Option<StoredContext>, Error> {
-    let mut bytes = match std::fs::read(path) {
-        Ok(b) => b,
+/// Largest context file read (a context is a few kilobytes): anything larger is refused
+/// before it is read, so a planted link to `/dev/zero` or a huge file cannot exhaust memory.
+pub const MAX_CONTEXT_FILE_BYTES: u64 = 256 * 1024;
+
+/// The file's bytes, `None` when it does not exist. On Unix the file is opened without
+/// following a symbolic link, and refused unless the opened handle is a regular file owned by
+/// this process's user and accessible by nobody else (mode 0600 or stricter): a context
+/// holds a private key and tokens, and one planted in a shared directory must not be trusted.
+fn read_private(path: &Path) -> Result<Option<Vec<u8>>, Error> {
+    use std::io::Read as _;
+    let file = match open_no_follow(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_error(path, "read it", e)),
+        Err(e) if is_symlink_error(&e) => {
+            return Err(store_error(
+                path,
+                "is a symbolic link; refusing to follow it (point the store at the real file)",
+            ));
+        }
+        Err(e) => return Err(io_error(path, "open it", e)),
     };
-    warn_if_shared(path);
+    let meta = file.metadata().map_err(|e| io_error(path, "inspect it", e))?;
+    check_private(path, &meta)?;
+    if meta.len() > MAX_CONTEXT_FILE_BYTES {
+        return Err(store_error(
+            path,
+            format!(
+                "is {} bytes, more than a context can be ({MAX_CONTEXT_FILE_BYTES}); refused",
+                meta.len()
+            ),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_CONTEXT_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, "read it", e))?;
+    if bytes.len() as u64 > MAX_CONTEXT_FILE_BYTES {
+        bytes.zeroize();
+        return Err(store_error(path, "grew past the size a context can be while being read"));
+    }
+    Ok(Some(bytes))
+}
+
+#[cfg(unix)]
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    // O_NONBLOCK: a FIFO planted at the path must not hang the open (no effect on files).
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+        return Err(std::io::Error::other("symbolic link"));
+    }
+    std::fs::File::open(path)
+}
+
+#[cfg(unix)]
+fn is_symlink_error(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP) || e.raw_os_error() == Some(libc::EMLINK)
+}
+
+#[cfg(not(unix))]
+fn is_symlink_error(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::Other && e.to_string() == "symbolic link"
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt as _;
+    if !meta.is_file() {
+        return Err(store_error(path, "is not a regular file; refused"));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(store_error(
+            path,
+            format!(
+                "is owned by uid {}, not by this process's user (uid {me}); a context someone \
+                 else wrote is not trusted",
+                meta.uid()
+            ),
+        ));
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(store_error(
+            path,
+            format!(
+                "has mode {mode:o}: readable or writable by other users, and it holds a \
+                 private key and tokens; refused: `chmod 600` it if it is yours, or move it away"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<(), Error> {
+    if meta.is_file() { Ok(()) } else { Err(store_error(path, "is not a regular file; refused")) }
+}
+
+fn load_file(path: &Path) -> Result<Option<StoredContext>, Error> {
+    let Some(mut bytes) = read_private(path)? else { return Ok(None) };
     let parsed = StoredContext::parse(&bytes);
     bytes.zeroize();
     parsed.map(Some).map_err(|why| corrupt(path, &why))
 }
-
-#[cfg(unix)]
-fn warn_if_shared(path: &Path) {
-    use std::os::unix::fs::PermissionsExt as _;
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.permissions().mode() & 0o077 != 0
-    {
-        tracing::warn!(
-            path = %path.display(),
-            mode = format_args!("{:o}", meta.permissions().mode() & 0o777),
-            "bunq context file is readable by other users; it holds a private key and tokens"
-        );
-    }
-}
-
-#[cfg(not(unix))]
-fn warn_if_shared(_path: &Path) {}
 
 fn save_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let name = path
@@ -313,23 +401,20 @@ fn save_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         _ => PathBuf::from("."),
     };
     create_dir(&dir).map_err(|e| io_error(path, "create its directory", e))?;
-    // Never replace what cannot be read back: it may be the only copy of a key.
-    match std::fs::read(path) {
-        Ok(mut existing) => {
-            let check = StoredContext::parse(&existing);
-            existing.zeroize();
-            if let Err(why) = check {
-                return Err(store_error(
-                    path,
-                    format!(
-                        "the existing file cannot be read as a context ({why}); refusing to \
-                         overwrite it: move it away first"
-                    ),
-                ));
-            }
+    // Never replace what cannot be read back (it may be the only copy of a key), nor a file
+    // this store would refuse to load (a link, someone else's, readable by others).
+    if let Some(mut existing) = read_private(path)? {
+        let check = StoredContext::parse(&existing);
+        existing.zeroize();
+        if let Err(why) = check {
+            return Err(store_error(
+                path,
+                format!(
+                    "the existing file cannot be read as a context ({why}); refusing to \
+                     overwrite it: move it away first"
+                ),
+            ));
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io_error(path, "read it before replacing it", e)),
     }
     let tmp = dir.join(format!(".{name}.{}.{:016x}.tmp", std::process::id(), fastrand::u64(..)));
     let written = (|| {

@@ -6,8 +6,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{Envelope, envelope_error, open_envelope, raw, types};
-use crate::config::Provider;
+use super::{envelope_error, open_envelope, raw, types};
 use crate::error::{Error, ErrorKind};
 use crate::secret::Secret;
 use crate::transport::{Core, Op};
@@ -20,6 +19,9 @@ const RENEW_MARGIN: Duration = Duration::from_secs(60);
 /// Lifetimes used when Vlens omits them (its documented defaults).
 const DEFAULT_ACCESS_LIFETIME: i64 = 86_400;
 const DEFAULT_REFRESH_LIFETIME: i64 = 604_800;
+/// Longest lifetime accepted from Vlens (one year); a larger or negative one is a malformed
+/// answer, not a reason to overflow the clock.
+const MAX_LIFETIME: i64 = 366 * 86_400;
 
 /// Admin credentials of a Vlens tenant: tenancy name, user name (or email) and password.
 ///
@@ -113,8 +115,15 @@ impl fmt::Debug for AdminAuth {
     }
 }
 
-fn lifetime(secs: Option<i64>, default: i64) -> Duration {
-    Duration::from_secs(secs.unwrap_or(default).max(0) as u64)
+/// When a token with this provider-supplied lifetime expires: checked, never overflowing
+/// (an out-of-range lifetime is an [`ErrorKind::UnexpectedResponse`] naming the field).
+fn expiry(now: Instant, field: &str, secs: Option<i64>, default: i64) -> Result<Instant, Error> {
+    let secs = secs.unwrap_or(default);
+    let life = crate::validate::provider_seconds(field, secs, MAX_LIFETIME)?;
+    now.checked_add(life).ok_or_else(|| {
+        Error::new(ErrorKind::UnexpectedResponse)
+            .with_message(format!("`{field}` {secs} cannot be added to the clock"))
+    })
 }
 
 impl AdminAuth {
@@ -178,90 +187,88 @@ impl AdminAuth {
                     Error::invalid_input("username", "must be at most 256 characters")
                 })?,
             };
-        let out = core
-            .call(
+        let data = core
+            .call_with_secrets(
                 LOGIN,
+                &[&c.password],
                 |hooks, http, base| async move {
                     let client = raw::Client::new_with_client(&base, http, hooks);
                     client.login().api_key(key).tenancy_name(tenancy).body(body).send().await
                 },
                 envelope_error,
+                open_envelope("tokens"),
             )
             .await?;
-        let status = out.status().as_u16();
-        let out = out.into_inner();
-        let data = open_envelope(
-            LOGIN,
-            "tokens",
-            Envelope {
-                status,
-                data: out.data,
-                error_code: out.error_code,
-                error_message: out.error_message,
-                error_descriptions: out.error_descriptions,
-            },
-        )?;
         let now = Instant::now();
         let access = data
             .access_token
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| missing(LOGIN, status, "accessToken"))?;
+            .ok_or_else(|| missing(LOGIN, "accessToken"))?;
+        let at = |e: Error| e.at(crate::config::Provider::Vlens, LOGIN.name);
         Ok(Tokens {
             access: Secret::new(access),
-            access_expires: now + lifetime(data.expire_in_seconds, DEFAULT_ACCESS_LIFETIME),
+            access_expires: expiry(
+                now,
+                "data.expireInSeconds",
+                data.expire_in_seconds,
+                DEFAULT_ACCESS_LIFETIME,
+            )
+            .map_err(at)?,
             refresh: data.refresh_token.map(Secret::new),
-            refresh_expires: now
-                + lifetime(data.refresh_token_expire_in_seconds, DEFAULT_REFRESH_LIFETIME),
+            refresh_expires: expiry(
+                now,
+                "data.refreshTokenExpireInSeconds",
+                data.refresh_token_expire_in_seconds,
+                DEFAULT_REFRESH_LIFETIME,
+            )
+            .map_err(at)?,
         })
     }
 
     async fn refresh(&self, core: &Core, refresh: Secret) -> Result<Tokens, Error> {
         let key = core.config.require_api_key()?.expose().to_string();
         let body = types::RefreshTokenInput { refresh_token: Some(refresh.expose().to_string()) };
-        let out = core
-            .call(
+        let data = core
+            .call_with_secrets(
                 REFRESH,
+                &[&refresh],
                 |hooks, http, base| async move {
                     let client = raw::Client::new_with_client(&base, http, hooks);
                     client.refresh_token().api_key(key).body(body).send().await
                 },
                 envelope_error,
+                open_envelope("tokens"),
             )
             .await?;
-        let status = out.status().as_u16();
-        let out = out.into_inner();
-        let data = open_envelope(
-            REFRESH,
-            "tokens",
-            Envelope {
-                status,
-                data: out.data,
-                error_code: out.error_code,
-                error_message: out.error_message,
-                error_descriptions: out.error_descriptions,
-            },
-        )?;
         let access = data
             .access_token
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| missing(REFRESH, status, "accessToken"))?;
+            .ok_or_else(|| missing(REFRESH, "accessToken"))?;
         let now = Instant::now();
+        let at = |e: Error| e.at(crate::config::Provider::Vlens, REFRESH.name);
         // Keep `newRefreshToken` when Vlens issues one, else the (possibly same) `refreshToken`,
         // else the one just used.
         let next_refresh =
             data.new_refresh_token.or(data.refresh_token).map(Secret::new).unwrap_or(refresh);
         Ok(Tokens {
             access: Secret::new(access),
-            access_expires: now + lifetime(data.expire_in_seconds, DEFAULT_ACCESS_LIFETIME),
+            access_expires: expiry(
+                now,
+                "data.expireInSeconds",
+                data.expire_in_seconds,
+                DEFAULT_ACCESS_LIFETIME,
+            )
+            .map_err(at)?,
             refresh: Some(next_refresh),
-            refresh_expires: now + lifetime(None, DEFAULT_REFRESH_LIFETIME),
+            refresh_expires: expiry(now, "refresh lifetime", None, DEFAULT_REFRESH_LIFETIME)
+                .map_err(at)?,
         })
     }
 }
 
-fn missing(op: Op, status: u16, field: &str) -> Error {
+fn missing(op: Op, field: &str) -> Error {
     Error::new(ErrorKind::UnexpectedResponse)
-        .with_status(Some(status))
+        .with_status(Some(200))
         .with_message(format!("`data.{field}` is missing"))
-        .at(Provider::Vlens, op.name)
+        .at(crate::config::Provider::Vlens, op.name)
 }

@@ -140,48 +140,71 @@ fn envelope_error(
     api
 }
 
-/// The parts every Vlens envelope has.
-pub(super) struct Envelope<T> {
-    pub status: u16,
-    pub data: Option<T>,
-    pub error_code: Option<i64>,
-    pub error_message: Option<String>,
-    pub error_descriptions: Option<serde_json::Value>,
+/// A generated `ApiOutput*` envelope: `data` plus the error fields every envelope has.
+pub(super) trait Envelope: Sized {
+    /// What `data` holds.
+    type Data;
+    /// The envelope taken apart: `data` and an `ApiOutput` with the error fields.
+    fn split(self) -> (Option<Self::Data>, types::ApiOutput);
+}
+
+macro_rules! envelope {
+    ($($ty:ident => $data:ty),* $(,)?) => {$(
+        impl Envelope for types::$ty {
+            type Data = $data;
+            fn split(self) -> (Option<$data>, types::ApiOutput) {
+                let errors = types::ApiOutput {
+                    data: None,
+                    error_code: self.error_code,
+                    error_descriptions: self.error_descriptions,
+                    error_message: self.error_message,
+                };
+                (self.data, errors)
+            }
+        }
+    )*};
+}
+
+envelope! {
+    ApiOutputString => String,
+    ApiOutputLoginOutput => types::LoginOutput,
+    ApiOutputRefreshTokenOutput => types::RefreshTokenOutput,
+    ApiOutputRequestTypeTemplate => types::RequestTypeTemplate,
 }
 
 /// The envelope turned into a `Result`: `error_code` null or 0 with `data` is success; any
 /// other code is a provider error carrying code, message and descriptions; no code and no
-/// `data` is an unexpected response. `what` names the expected `data` in that message.
-pub(super) fn open_envelope<T>(op: Op, what: &str, e: Envelope<T>) -> Result<T, Error> {
-    match (e.error_code, e.data) {
-        (None | Some(0), Some(data)) => Ok(data),
-        (None | Some(0), None) => Err(Error::new(ErrorKind::UnexpectedResponse)
-            .with_status(Some(e.status))
-            .with_message(format!("the envelope has no error code and no {what} in `data`"))
-            .at(Provider::Vlens, op.name)),
-        (Some(code), _) => {
-            let out = types::ApiOutput {
-                data: None,
-                error_code: Some(code),
-                error_descriptions: e.error_descriptions,
-                error_message: e.error_message,
-            };
-            let api = envelope_error(e.status, &reqwest::header::HeaderMap::new(), out);
-            Err(Error::api(Some(e.status), api).at(Provider::Vlens, op.name))
+/// `data` is an unexpected response. `what` names the expected `data` in that message. Used
+/// as the `open` step of [`Core::call`], which adds provider, operation and scrubbing.
+pub(super) fn open_envelope<E: Envelope>(
+    what: &'static str,
+) -> impl FnOnce(progenitor_client::ResponseValue<E>) -> Result<E::Data, Error> {
+    move |out| {
+        let status = out.status().as_u16();
+        let (data, errors) = out.into_inner().split();
+        match (errors.error_code, data) {
+            (None | Some(0), Some(data)) => Ok(data),
+            (None | Some(0), None) => Err(Error::new(ErrorKind::UnexpectedResponse)
+                .with_status(Some(status))
+                .with_message(format!("the envelope has no error code and no {what} in `data`"))),
+            (Some(_), _) => Err(Error::api(
+                Some(status),
+                envelope_error(status, &reqwest::header::HeaderMap::new(), errors),
+            )),
         }
     }
 }
 
 /// A session token from an `ApiOutputString` envelope (an empty token counts as none).
-fn token_from_envelope(op: Op, status: u16, out: types::ApiOutputString) -> Result<Secret, Error> {
-    let envelope = Envelope {
-        status,
-        data: out.data.filter(|t| !t.is_empty()),
-        error_code: out.error_code,
-        error_message: out.error_message,
-        error_descriptions: out.error_descriptions,
-    };
-    open_envelope(op, "token", envelope).map(Secret::new)
+fn open_token(
+    out: progenitor_client::ResponseValue<types::ApiOutputString>,
+) -> Result<Secret, Error> {
+    let status = out.status();
+    let headers = out.headers().clone();
+    let mut inner = out.into_inner();
+    inner.data = inner.data.filter(|t| !t.is_empty());
+    open_envelope("token")(progenitor_client::ResponseValue::new(inner, status, headers))
+        .map(Secret::new)
 }
 
 /// A Vlens client: API key, base URL, iframe origin and (for invitations) admin credentials.
@@ -219,7 +242,7 @@ impl VlensClient {
         config.expect_provider(Provider::Vlens)?;
         config.require_api_key()?;
         Ok(Self {
-            core: Arc::new(Core::new(config)),
+            core: Arc::new(Core::new(config, crate::RetryPolicy::default())),
             iframe_origin: Arc::from(DEFAULT_IFRAME_ORIGIN),
             admin: None,
         })
@@ -284,8 +307,7 @@ impl VlensClient {
             Some(_) => Some(format!("Bearer {}", self.admin_token().await?.expose())),
             None => None,
         };
-        let out = self
-            .core
+        self.core
             .call(
                 TEMPLATE_FIELDS,
                 |hooks, http, base| async move {
@@ -300,18 +322,10 @@ impl VlensClient {
                     req.send().await
                 },
                 envelope_error,
+                open_envelope("template"),
             )
-            .await?;
-        let status = out.status().as_u16();
-        let out = out.into_inner();
-        let envelope = Envelope {
-            status,
-            data: out.data,
-            error_code: out.error_code,
-            error_message: out.error_message,
-            error_descriptions: out.error_descriptions,
-        };
-        open_envelope(TEMPLATE_FIELDS, "template", envelope).map(TemplateFields::from_raw)
+            .await
+            .map(TemplateFields::from_raw)
     }
 
     fn session(&self, token: Secret) -> VlensSession {
@@ -455,7 +469,7 @@ impl AuthSessionBuilder<'_> {
             session_permissions: user.permissions,
             user_public_key: user.user_public_key,
         };
-        let out = self
+        let token = self
             .client
             .core
             .call(
@@ -465,10 +479,9 @@ impl AuthSessionBuilder<'_> {
                     c.create_auth_session().api_key(key).body(body).send().await
                 },
                 envelope_error,
+                open_token,
             )
             .await?;
-        let status = out.status().as_u16();
-        let token = token_from_envelope(CREATE_AUTH_SESSION, status, out.into_inner())?;
         Ok(self.client.session(token))
     }
 }
@@ -570,6 +583,7 @@ impl InvitationBuilder<'_> {
                             .await
                     },
                     envelope_error,
+                    open_token,
                 )
                 .await;
             match result {
@@ -580,11 +594,7 @@ impl InvitationBuilder<'_> {
                     }
                 }
                 Err(e) => return Err(e),
-                Ok(out) => {
-                    let status = out.status().as_u16();
-                    let token = token_from_envelope(CREATE_INVITATION, status, out.into_inner())?;
-                    return Ok(client.session(token));
-                }
+                Ok(token) => return Ok(client.session(token)),
             }
         }
     }

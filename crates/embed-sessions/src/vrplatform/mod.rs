@@ -272,7 +272,7 @@ impl VrPlatformClient {
     pub fn new(config: Config) -> Result<Self, Error> {
         config.expect_provider(Provider::VrPlatform)?;
         config.require_api_key()?;
-        Ok(Self { core: Arc::new(Core::new(config)) })
+        Ok(Self { core: Arc::new(Core::new(config, crate::RetryPolicy::default())) })
     }
 
     /// A client without a provider key, for the calls made with an embed access token only
@@ -287,7 +287,7 @@ impl VrPlatformClient {
     /// ```
     pub fn without_key(config: Config) -> Result<Self, Error> {
         config.expect_provider(Provider::VrPlatform)?;
-        Ok(Self { core: Arc::new(Core::new(config)) })
+        Ok(Self { core: Arc::new(Core::new(config, crate::RetryPolicy::default())) })
     }
 
     /// A client from `VRPLATFORM_API_KEY` (required) and `VRPLATFORM_BASE_URL` (optional).
@@ -323,8 +323,7 @@ impl VrPlatformClient {
             sub: sub.parse().map_err(|_| Error::invalid_input("sub", "must not be empty"))?,
             tenant_id,
         };
-        let out = self
-            .core
+        self.core
             .call(
                 CREATE_EMBED_SESSION,
                 |hooks, http, base| async move {
@@ -337,9 +336,9 @@ impl VrPlatformClient {
                     decode_undeclared(req.send().await).await
                 },
                 api_error,
+                |out| VrPlatformSession::try_from(out.into_inner()),
             )
-            .await?;
-        VrPlatformSession::try_from(out.into_inner())
+            .await
     }
 
     /// Reads the session's team the way the iframe will: `GET /teams/{tenantId}` with
@@ -380,8 +379,7 @@ impl VrPlatformClient {
 
     async fn bearer_team(&self, id: Uuid, access_token: &Secret) -> Result<types::Team, Error> {
         let bearer = format!("Bearer {}", access_token.expose());
-        let out = self
-            .core
+        self.core
             .call(
                 GET_TEAM,
                 |hooks, http, base| async move {
@@ -389,9 +387,9 @@ impl VrPlatformClient {
                     decode_undeclared(c.get_team().id(id).authorization(bearer).send().await).await
                 },
                 api_error,
+                |out| Ok(out.into_inner()),
             )
-            .await?;
-        Ok(out.into_inner())
+            .await
     }
 
     /// Reads a team from the backend: `GET /teams/{tenant_id}` with the provider API key
@@ -407,8 +405,7 @@ impl VrPlatformClient {
     pub async fn team(&self, tenant_id: &str) -> Result<types::Team, Error> {
         let id = validate::uuid("tenantId", tenant_id)?;
         let key = self.core.config.require_api_key()?.expose().to_string();
-        let out = self
-            .core
+        self.core
             .call(
                 GET_TEAM,
                 |hooks, http, base| async move {
@@ -416,9 +413,9 @@ impl VrPlatformClient {
                     decode_undeclared(c.get_team().id(id).x_api_key(key).send().await).await
                 },
                 api_error,
+                |out| Ok(out.into_inner()),
             )
-            .await?;
-        Ok(out.into_inner())
+            .await
     }
 }
 
