@@ -174,11 +174,11 @@ async fn envelope_cases() {
     assert_eq!(api.details, Some(json!({"x": 1})));
     assert_eq!(e.status(), Some(200));
     let shown = e.to_string();
-    assert!(
-        shown.starts_with(
-            "vlens create_auth_session: image quality too low (HTTP 200, code 1050): Image quality"
-        ),
-        "{shown}"
+    assert_eq!(
+        shown,
+        "vlens create_auth_session: image quality too low (HTTP 200, code 1050); ask the user to \
+         retake the picture in better light; provider said: \"Image quality too low for OCR \
+         extraction\""
     );
     assert!(e.hint().is_some());
     // data null and no code: an unexpected response, not a success.
