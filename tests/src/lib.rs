@@ -10,9 +10,11 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The `shared/` folder beside the workspace checkout (provider docs and seeds).
-pub fn shared_dir() -> PathBuf {
-    workspace_root().parent().expect("the checkout has a parent").join("shared")
+/// `tests/fixtures/docs/`: the provider doc pages and examples the tests read, each listed with
+/// its page address in `tests/fixtures/docs/SOURCES.md`. Tests read nothing outside the
+/// repository.
+pub fn docs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/docs")
 }
 
 /// Loads a YAML file into a JSON value.
@@ -34,22 +36,45 @@ pub fn strip_nulls(v: &mut serde_json::Value) {
     }
 }
 
-/// The text of the page in `shared/seeds/` whose file name starts with `prefix` (e.g. `"003_"`).
-pub fn seed_text(prefix: &str) -> String {
-    let dir = shared_dir().join("seeds");
-    let mut matches: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.expect("readable seeds/ entry").path())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix)))
-        .collect();
-    assert_eq!(
-        matches.len(),
-        1,
-        "exactly one seed named {prefix}* in {}: {matches:?}",
-        dir.display()
-    );
-    let path = matches.remove(0);
+/// The text of a provider doc file under `tests/fixtures/docs/`, e.g. `"bunq/examples.md"`.
+pub fn doc_text(relative: &str) -> String {
+    let path = docs_dir().join(relative);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The component schemas the operations of `spec` send and receive, as `(where, schema name)`:
+/// each JSON request body and each JSON response (success and error, through
+/// `components/responses`) that is a `$ref` to `components/schemas`.
+pub fn operation_body_schemas(spec: &serde_json::Value) -> Vec<(String, String)> {
+    fn schema_name(media: &serde_json::Value) -> Option<String> {
+        let r = media.pointer("/schema/$ref")?.as_str()?;
+        r.strip_prefix("#/components/schemas/").map(str::to_string)
+    }
+    fn resolve<'a>(spec: &'a serde_json::Value, v: &'a serde_json::Value) -> &'a serde_json::Value {
+        match v.get("$ref").and_then(serde_json::Value::as_str) {
+            Some(r) => spec.pointer(r.trim_start_matches('#')).expect("a resolvable $ref"),
+            None => v,
+        }
+    }
+    let mut out = Vec::new();
+    let paths = spec["paths"].as_object().expect("paths");
+    for (path, item) in paths {
+        let item = item.as_object().expect("a path item");
+        let methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+        for (method, op) in item.iter().filter(|(m, _)| methods.contains(&m.as_str())) {
+            let at = format!("{method} {path}");
+            if let Some(media) = op.pointer("/requestBody/content/application~1json") {
+                out.extend(schema_name(media).map(|n| (format!("{at} request"), n)));
+            }
+            for (status, response) in op["responses"].as_object().into_iter().flatten() {
+                let response = resolve(spec, response);
+                if let Some(media) = response.pointer("/content/application~1json") {
+                    out.extend(schema_name(media).map(|n| (format!("{at} {status}"), n)));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Every top-level JSON object embedded in a prose page, in order of appearance. Each `{` that

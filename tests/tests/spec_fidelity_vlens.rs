@@ -1,9 +1,11 @@
 //! Spec fidelity for Vlens: every JSON request and response example in the Vlens doc pages
-//! (`shared/seeds/001_*`, `002_*`, `004_*`) and in `shared/providers/vlens.md`
+//! (`tests/fixtures/docs/vlens/`: the two forms of the CreateAuthSession page, the iframe guide,
+//! and the JSON blocks of `examples.md`; addresses in `tests/fixtures/docs/SOURCES.md`)
 //! (1) validates against `specs/vlens.yaml`'s own schema with a JSON Schema validator, and
 //! (2) deserializes into the generated types and serializes back to the same JSON value.
+//! The spec's own `examples` (what a spec-driven mock answers) pass the same two checks.
 
-use integration_tests::{load_yaml, shared_dir, strip_nulls, workspace_root};
+use integration_tests::{doc_text, load_yaml, operation_body_schemas, strip_nulls, workspace_root};
 use serde_json::Value;
 use vlens_client::types;
 
@@ -68,9 +70,9 @@ fn examples_in(text: &str) -> Vec<Value> {
     out
 }
 
-/// The HTML page (seed 001) prints its response example with line numbers: `1{ 2 "data": ...`.
+/// The HTML page (`create-auth-session.html.txt`) prints its response example with line numbers: `1{ 2 "data": ...`.
 fn numbered_response_example(text: &str) -> Value {
-    let start = text.find("1{\n").expect("seed 001 has a numbered response example");
+    let start = text.find("1{\n").expect("the HTML page has a numbered response example");
     let end = text[start..].find("\n6}").expect("it ends at line 6") + start + 3;
     let unnumbered: String = text[start..end]
         .lines()
@@ -81,15 +83,18 @@ fn numbered_response_example(text: &str) -> Value {
 }
 
 fn all_examples() -> Vec<(String, Value)> {
-    let seeds = shared_dir().join("seeds");
     let mut out = Vec::new();
-    for name in ["001_7783d030e2e3fc9e.txt", "002_035f3f6f613fc033.txt", "004_e3edfbcd9b433f4f.txt"]
-    {
-        let text = std::fs::read_to_string(seeds.join(name)).unwrap();
+    for name in [
+        "vlens/create-auth-session.html.txt",
+        "vlens/iframe-session.md",
+        "vlens/create-auth-session.md",
+        "vlens/examples.md",
+    ] {
+        let text = doc_text(name);
         for v in examples_in(&text) {
             out.push((name.to_string(), v));
         }
-        if name.starts_with("001") {
+        if name.ends_with(".html.txt") {
             out.push((name.to_string(), numbered_response_example(&text)));
             // Its curl prints `> ` before each line of the body.
             let body = text.find("-d '{").map(|p| {
@@ -99,10 +104,6 @@ fn all_examples() -> Vec<(String, Value)> {
             });
             out.push((name.to_string(), serde_json::from_str(&body.unwrap()).unwrap()));
         }
-    }
-    let md = std::fs::read_to_string(shared_dir().join("providers/vlens.md")).unwrap();
-    for v in examples_in(&md) {
-        out.push(("providers/vlens.md".to_string(), v));
     }
     out
 }
@@ -127,7 +128,8 @@ fn every_documented_example_validates_and_roundtrips() {
     assert_eq!(spec["openapi"], "3.1.0", "the spec stays in the dialect the docs publish");
     let examples = all_examples();
     let count = |k: Kind| examples.iter().filter(|(_, v)| classify(v) == k).count();
-    // 001 curl, 002 curl, 004 JS body, vlens.md; 002 curl and vlens.md; 001 and vlens.md.
+    // HTML page curl, iframe guide curl, markdown page JS body, examples.md; iframe guide curl and
+    // examples.md; HTML page and examples.md.
     assert!(count(Kind::CreateAuthSessionInput) >= 4, "{examples:#?}");
     assert!(count(Kind::CreateInvitationInput) >= 2, "{examples:#?}");
     assert!(count(Kind::ApiOutputString) >= 2, "{examples:#?}");
@@ -163,12 +165,11 @@ fn every_documented_example_validates_and_roundtrips() {
 
 #[test]
 fn the_published_fragment_rejects_its_own_example_and_ours_does_not() {
-    // The fragment exactly as seed 004 publishes it.
-    let seed =
-        std::fs::read_to_string(shared_dir().join("seeds/004_e3edfbcd9b433f4f.txt")).unwrap();
-    let start = seed.find("```yaml\n").unwrap() + 8;
-    let end = seed[start..].find("```").unwrap() + start;
-    let published: Value = serde_norway::from_str(&seed[start..end]).unwrap();
+    // The fragment exactly as the markdown page publishes it.
+    let page = doc_text("vlens/create-auth-session.md");
+    let start = page.find("```yaml\n").unwrap() + 8;
+    let end = page[start..].find("```").unwrap() + start;
+    let published: Value = serde_norway::from_str(&page[start..end]).unwrap();
     let example = serde_json::json!({
         "data": "string", "error_code": 1, "error_message": "string", "error_descriptions": null
     });
@@ -204,4 +205,59 @@ fn schemas_reject_wrong_types() {
         &serde_json::json!({"SessionInput": {"RequestFieldsValues": {"414": {"k": 5}}}})
     ));
     assert!(!inv.is_valid(&serde_json::json!({})), "SessionInput is required");
+}
+
+/// Decodes `v` as the generated type named like the schema, and encodes it again.
+fn roundtrip_named(name: &str, v: &Value) -> Value {
+    macro_rules! by_name {
+        ($($ty:ident),* $(,)?) => {
+            match name {
+                $(stringify!($ty) => roundtrip::<types::$ty>(v),)*
+                other => panic!("schema {other} has examples but no type is listed for it"),
+            }
+        };
+    }
+    by_name!(
+        SessionPermissions,
+        CreateAuthSessionInput,
+        CreateInvitationInput,
+        RequestFieldsValues,
+        LoginInput,
+        RefreshTokenInput,
+        LoginOutput,
+        RefreshTokenOutput,
+        RequestTypeTemplate,
+        TemplateField,
+        ApiOutputString,
+        ApiOutputLoginOutput,
+        ApiOutputRefreshTokenOutput,
+        ApiOutputRequestTypeTemplate,
+        ApiOutput,
+    )
+}
+
+#[test]
+fn spec_examples_validate_and_roundtrip() {
+    let spec = load_yaml(&workspace_root().join("specs/vlens.yaml"));
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    let examples: Vec<(&String, &Value)> = schemas
+        .iter()
+        .filter_map(|(name, schema)| schema.get("examples").map(|e| (name, e)))
+        .flat_map(|(name, e)| {
+            e.as_array().expect("`examples` is an array").iter().map(move |x| (name, x))
+        })
+        .collect();
+    for (at, name) in operation_body_schemas(&spec) {
+        assert!(examples.iter().any(|(n, _)| **n == name), "{at}: schema {name} has no `examples`");
+    }
+    for (name, example) in examples {
+        let errors: Vec<String> =
+            validator(&spec, name).iter_errors(example).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "the example of {name} does not validate: {errors:?}");
+        let mut back = roundtrip_named(name, example);
+        let mut expected = example.clone();
+        strip_nulls(&mut back);
+        strip_nulls(&mut expected);
+        assert_eq!(back, expected, "the example of {name} does not round-trip");
+    }
 }

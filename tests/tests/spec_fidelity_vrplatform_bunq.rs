@@ -1,19 +1,19 @@
-//! Every JSON example of the VRPlatform and bunq pages (the seeds in `shared/seeds/` and the
-//! provider notes in `shared/providers/`) decodes into the generated types and, where the example
-//! is complete, re-encodes to the same JSON value. The pages are read from disk; placeholders that
-//! are not JSON (`{...}`, `{…}`, `string`, `<uuid>`) are replaced in code, each replacement
-//! asserted to match the page text, so a changed page fails here instead of being skipped.
+//! Every JSON example of the VRPlatform and bunq pages (copies in `tests/fixtures/docs/`: the
+//! VRPlatform session-backend page, the bunq session-on-behalf page, and the JSON blocks of each
+//! provider's `examples.md`; addresses in `tests/fixtures/docs/SOURCES.md`) decodes into the
+//! generated types and, where the example is complete, re-encodes to the same JSON value. The
+//! pages are read from the repository; placeholders that are not JSON (`{...}`, `{…}`,
+//! `string`, `<uuid>`) are replaced in code, each replacement asserted to match the page text,
+//! so a changed page fails here instead of being skipped. The specs' own `example`s (what a
+//! spec-driven mock answers) decode into the generated types too.
 
 use bunq_client::types as bunq;
-use integration_tests::{json_objects, seed_text, shared_dir, strip_nulls};
+use integration_tests::{
+    doc_text, json_objects, load_yaml, operation_body_schemas, strip_nulls, workspace_root,
+};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 use vrplatform_client::types as vrp;
-
-fn provider_page(name: &str) -> String {
-    let path = shared_dir().join("providers").join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// Replaces `from` (which must occur in the page) by `to`.
 fn fix(text: String, from: &str, to: &str) -> String {
@@ -158,8 +158,8 @@ fn check_bunq(v: &Value) -> &'static str {
 }
 
 #[tokio::test]
-async fn vrplatform_session_backend_seed() {
-    let page = seed_text("000_");
+async fn vrplatform_session_backend_page() {
+    let page = doc_text("vrplatform/session-backend.txt");
     assert!(page.contains("autoProvision=true"));
     let examples = json_objects(&page);
     let kinds: Vec<_> = examples.iter().map(check_vrplatform).collect();
@@ -172,7 +172,7 @@ async fn vrplatform_session_backend_seed() {
 
 #[tokio::test]
 async fn vrplatform_provider_notes() {
-    let mut page = provider_page("vrplatform.md");
+    let mut page = doc_text("vrplatform/examples.md");
     page = fix(page, r#"{"code": string, "message": string}"#, r#"{"code": "…", "message": "…"}"#);
     page = fix(
         page,
@@ -192,8 +192,8 @@ async fn vrplatform_provider_notes() {
 }
 
 /// The bunq page's session-server response, its non-JSON `{...}` avatars replaced by `{}`.
-fn seed_session_response() -> Value {
-    let page = fix(seed_text("003_"), "{...}", "{}");
+fn page_session_response() -> Value {
+    let page = fix(doc_text("bunq/creating-a-session-on-behalf-of-the-user.txt"), "{...}", "{}");
     let examples = json_objects(&page);
     let kinds: Vec<_> = examples.iter().map(check_bunq).collect();
     assert_eq!(kinds, ["SessionServerCreate", "SessionServerResponse"]);
@@ -227,8 +227,8 @@ fn session_parts(r: &bunq::SessionServerResponse) -> (i64, String, i64, i64, i64
 }
 
 #[tokio::test]
-async fn bunq_session_on_behalf_seed() {
-    let v = seed_session_response();
+async fn bunq_session_on_behalf_page() {
+    let v = page_session_response();
     let r: bunq::SessionServerResponse = roundtrip(&v);
     assert_eq!(r.response.len(), 3);
     let expected = (
@@ -272,9 +272,9 @@ async fn bunq_session_on_behalf_seed() {
 
 #[tokio::test]
 async fn bunq_session_elements_in_any_order() {
-    let v = seed_session_response();
-    let seed: bunq::SessionServerResponse = decode(&v);
-    let expected = session_parts(&seed);
+    let v = page_session_response();
+    let page: bunq::SessionServerResponse = decode(&v);
+    let expected = session_parts(&page);
     let elements = v["Response"].as_array().unwrap().clone();
     let orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
     for order in orders {
@@ -305,7 +305,7 @@ async fn bunq_session_elements_in_any_order() {
 
 #[tokio::test]
 async fn bunq_provider_notes() {
-    let mut page = provider_page("bunq.md");
+    let mut page = doc_text("bunq/examples.md");
     page = fix(
         page,
         r#"{"Response":[{"Id":{"id":1}},{"Token":{…}}],"Pagination":{…}}"#,
@@ -343,7 +343,7 @@ async fn bunq_provider_notes() {
 
 #[tokio::test]
 async fn bunq_notes_values_decode_as_documented() {
-    let page = provider_page("bunq.md");
+    let page = doc_text("bunq/examples.md");
     let examples = json_objects(&page);
     // The error body of the notes, `…` texts included.
     let error = examples.iter().find(|v| v.get("Error").is_some()).expect("error example");
@@ -374,4 +374,86 @@ async fn bunq_notes_values_decode_as_documented() {
         examples.iter().find(|v| v.get("external_uuid").is_some()).expect("create example");
     assert_eq!(create["external_uuid"], "<uuid>");
     assert!(serde_json::from_value::<bunq::PartnerUserProvisionCreate>(create.clone()).is_err());
+}
+
+/// The example of every component schema of `spec` that has one (3.0: a single `example`):
+/// its own, or else the object made of its properties' examples when every property has one.
+fn schema_examples(spec: &Value) -> Vec<(String, Value)> {
+    let schemas = spec["components"]["schemas"].as_object().expect("component schemas");
+    let from_properties = |schema: &Value| -> Option<Value> {
+        let properties = schema.get("properties")?.as_object()?;
+        let members: Option<serde_json::Map<String, Value>> = properties
+            .iter()
+            .map(|(k, p)| p.get("example").map(|e| (k.clone(), e.clone())))
+            .collect();
+        members.map(Value::Object)
+    };
+    schemas
+        .iter()
+        .filter_map(|(name, schema)| {
+            schema
+                .get("example")
+                .cloned()
+                .or_else(|| from_properties(schema))
+                .map(|e| (name.clone(), e))
+        })
+        .collect()
+}
+
+/// Every request and response body schema carries an example (what a spec-driven mock such as
+/// Prism answers with), and every schema-level example decodes into its generated type and
+/// re-encodes to the same value (explicit `null`s of optional members aside).
+fn check_spec_examples(spec_file: &str, decode_named: fn(&str, &Value) -> Value) {
+    let spec = load_yaml(&workspace_root().join("specs").join(spec_file));
+    let examples = schema_examples(&spec);
+    for (at, name) in operation_body_schemas(&spec) {
+        assert!(
+            examples.iter().any(|(n, _)| *n == name),
+            "{spec_file}: {at}: schema {name} has no `example`"
+        );
+    }
+    for (name, example) in &examples {
+        let mut back = decode_named(name, example);
+        let mut expected = example.clone();
+        strip_nulls(&mut back);
+        strip_nulls(&mut expected);
+        assert_eq!(back, expected, "{spec_file}: the example of {name} does not round-trip");
+    }
+}
+
+/// Decodes `v` as the generated type named like the schema, and encodes it again.
+macro_rules! by_name {
+    ($module:ident: $($ty:ident),* $(,)?) => {
+        |name: &str, v: &Value| -> Value {
+            match name {
+                $(stringify!($ty) => encode(&decode::<$module::$ty>(v)),)*
+                other => panic!("schema {other} has an example but no type is listed for it"),
+            }
+        }
+    };
+}
+
+#[test]
+fn vrplatform_spec_examples_decode() {
+    check_spec_examples(
+        "vrplatform.yaml",
+        by_name!(vrp: EmbedSessionRequest, EmbedSession, ErrorBody, Team),
+    );
+}
+
+#[test]
+fn bunq_spec_examples_decode() {
+    check_spec_examples(
+        "bunq.yaml",
+        by_name!(bunq:
+            InstallationCreate, DeviceServerCreate, SessionServerCreate,
+            PartnerUserProvisionCreate, PartnerUserProvisionUpdate, NotificationFilterUrlCreate,
+            NotificationFilterUrlRule, NotificationFilterPushCreate, NotificationFilterPushRule,
+            InstallationResponse, DeviceServerResponse, SessionServerResponse,
+            DeleteSessionResponse, PartnerUserProvisionResponse, NotificationFilterUrlResponse,
+            NotificationFilterPushResponse, Pagination, Id, Token, UserPerson, UserCompany,
+            UserApiKey, UserApiKeyUser, PartnerUserProvision, PartnerUserProvisionCredential,
+            BunqError, BunqErrorEntry,
+        ),
+    );
 }
