@@ -48,10 +48,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // Tests point the binary at a temporary copy of the workspace.
-    let root = std::env::var_os("XTASK_WORKSPACE_ROOT")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(codegen::workspace_root);
+    let root = codegen::workspace_root();
     let (report, ok) = codegen::run_and_report(&root, &providers, check);
     if ok {
         print!("{report}");
