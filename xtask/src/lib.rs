@@ -4,3 +4,4 @@
 pub mod codegen;
 pub mod downconvert;
 pub mod rules;
+pub mod walk;
