@@ -79,13 +79,14 @@ pub fn load_spec(root: &Path, spec: &str) -> Result<serde_json::Value, CodegenEr
     }
 }
 
-/// Turns a loaded document into a validated `openapiv3::OpenAPI`: down-converts 3.1, runs the
-/// rule check, then parses. Every violation is reported, rendered with the spec path.
+/// Turns a loaded document into a validated `openapiv3::OpenAPI`: strips `x-deviation` notes,
+/// down-converts 3.1, runs the rule check, then parses. Every violation is reported, rendered with the spec path.
 pub fn prepare_spec(
     spec: &str,
     mut doc: serde_json::Value,
 ) -> Result<openapiv3::OpenAPI, CodegenError> {
     let render = |v: Vec<Violation>| v.iter().map(|v| v.render(spec)).collect::<Vec<_>>();
+    crate::deviation::strip(&mut doc);
     downconvert(&mut doc).map_err(|v| CodegenError::Rules(render(v)))?;
     let violations = rules::check(&doc);
     if !violations.is_empty() {
