@@ -79,13 +79,14 @@ pub fn load_spec(root: &Path, spec: &str) -> Result<serde_json::Value, CodegenEr
     }
 }
 
-/// Turns a loaded document into a validated `openapiv3::OpenAPI`: down-converts 3.1, runs the
-/// rule check, then parses. Every violation is reported, rendered with the spec path.
+/// Turns a loaded document into a validated `openapiv3::OpenAPI`: strips `x-deviation` notes,
+/// down-converts 3.1, runs the rule check, then parses. Every violation is reported, rendered with the spec path.
 pub fn prepare_spec(
     spec: &str,
     mut doc: serde_json::Value,
 ) -> Result<openapiv3::OpenAPI, CodegenError> {
     let render = |v: Vec<Violation>| v.iter().map(|v| v.render(spec)).collect::<Vec<_>>();
+    crate::deviation::strip(&mut doc);
     downconvert(&mut doc).map_err(|v| CodegenError::Rules(render(v)))?;
     let violations = rules::check(&doc);
     if !violations.is_empty() {
@@ -182,6 +183,8 @@ pub fn generate(root: &Path, provider: &Provider) -> Result<Vec<GeneratedFile>, 
 pub struct Outcome {
     /// Provider name.
     pub provider: &'static str,
+    /// The spec the files were generated from (relative to the root).
+    pub spec: &'static str,
     /// Time spent loading, checking, generating and formatting (and writing or comparing).
     pub elapsed: Duration,
     /// Generated files that differ from (or are missing on) disk, with a unified diff each.
@@ -230,7 +233,13 @@ pub fn run(
                     written.push(file.path.clone());
                 }
             }
-            Ok(Outcome { provider: provider.name, elapsed: start.elapsed(), stale, written })
+            Ok(Outcome {
+                provider: provider.name,
+                spec: provider.spec,
+                elapsed: start.elapsed(),
+                stale,
+                written,
+            })
         })
         .collect()
 }
@@ -261,12 +270,56 @@ pub fn select(names: &[String]) -> Result<Vec<Provider>, String> {
         .collect()
 }
 
-/// The workspace root (the parent of this crate's manifest directory).
+/// The workspace root of the checkout this process runs in, found at run time.
+///
+/// In order: `XTASK_WORKSPACE_ROOT` (tests point the binary at a temporary copy); the parent of
+/// the `CARGO_MANIFEST_DIR` that `cargo run`/`cargo test` set in the environment of the process
+/// (the xtask directory of the checkout being built); `$CARGO locate-project --workspace` from
+/// the current directory; and only as a last resort the directory this binary was compiled in.
+///
+/// The compile-time path alone is wrong when one `CARGO_TARGET_DIR` serves several checkouts
+/// (a global target dir, git worktrees, CI caches): cargo fingerprints workspace members by
+/// paths relative to the workspace, so the second checkout runs the binary built for the first
+/// and would check the first checkout's specs.
 pub fn workspace_root() -> PathBuf {
+    if let Some(root) = std::env::var_os("XTASK_WORKSPACE_ROOT") {
+        return PathBuf::from(root);
+    }
+    root_from_manifest_dir()
+        .or_else(root_from_cargo)
+        .unwrap_or_else(|| compiled_in_root().to_path_buf())
+}
+
+/// The parent of the run-time `CARGO_MANIFEST_DIR`, if it is an xtask directory.
+fn root_from_manifest_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR")?);
+    if !dir.join("Cargo.toml").is_file() || dir.file_name()? != "xtask" {
+        return None;
+    }
+    dir.parent().map(Path::to_path_buf)
+}
+
+/// The directory of the workspace manifest, as `$CARGO locate-project --workspace` reports it.
+fn root_from_cargo() -> Option<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let manifest = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+    let root = manifest.parent()?;
+    root.join("xtask").is_dir().then(|| root.to_path_buf())
+}
+
+/// The workspace this binary was compiled in (the parent of the compile-time manifest dir).
+fn compiled_in_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
 }
 
 /// Runs codegen and renders a human report. Returns the report and whether everything passed.
@@ -289,7 +342,11 @@ pub fn run_and_report(root: &Path, providers: &[Provider], check: bool) -> (Stri
                 };
                 let _ = writeln!(out, "{}: {state} ({ms:.0} ms)", outcome.provider);
                 for (path, diff) in &outcome.stale {
-                    let _ = writeln!(out, "\n{path} differs from what the spec generates:\n{diff}");
+                    let _ = writeln!(
+                        out,
+                        "\n{path} differs from what {} generates:\n{diff}",
+                        outcome.spec
+                    );
                 }
             }
             Err((name, err)) => {

@@ -7,7 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::rules::{KEYWORDS_31, Node, REF_ANNOTATIONS, Violation, ptr, sort_violations, walk};
+use crate::rules::{KEYWORDS_31, Violation, ignored_ref_siblings, sort_violations};
+use crate::walk::{Node, ptr, walk};
 
 /// Converts an OpenAPI 3.1 document in memory to OpenAPI 3.0.3, so openapiv3 2.2 can parse it
 /// and progenitor can generate from it.
@@ -277,13 +278,23 @@ fn convert_schema(node: &mut Value, p: &str, errs: &mut Vec<Violation>) {
             ));
             return;
         }
-        Value::Object(_) => {}
-        _ => return,
+        _ => {}
     }
     let Some(m) = node.as_object_mut() else {
         return;
     };
+    report_unsupported(m, p, errs);
+    convert_annotations(m, p, errs);
+    convert_const(m, p, errs);
+    convert_exclusive_bounds(m);
+    convert_examples(m, p, errs);
+    convert_ref_siblings(m);
+    convert_type(m, p, errs);
+    convert_null_branches(m);
+}
 
+/// JSON Schema 2020-12 keywords and tuple `items`, which have no OpenAPI 3.0 form.
+fn report_unsupported(m: &Map<String, Value>, p: &str, errs: &mut Vec<Violation>) {
     for kw in KEYWORDS_31 {
         if matches!(*kw, "$comment" | "contentMediaType" | "contentEncoding") {
             continue;
@@ -304,8 +315,11 @@ fn convert_schema(node: &mut Value, p: &str, errs: &mut Vec<Violation>) {
             "tuple `items` (an array of schemas) has no OpenAPI 3.0 form; use a single schema",
         ));
     }
+}
 
-    // Pure annotations.
+/// Pure annotations: `$comment` and `contentMediaType` dropped, `contentEncoding: base64` →
+/// `format: byte`.
+fn convert_annotations(m: &mut Map<String, Value>, p: &str, errs: &mut Vec<Violation>) {
     m.shift_remove("$comment");
     m.shift_remove("contentMediaType");
     match m.get("contentEncoding").and_then(Value::as_str) {
@@ -322,26 +336,31 @@ fn convert_schema(node: &mut Value, p: &str, errs: &mut Vec<Violation>) {
              describe the string without it",
         )),
     }
+}
 
-    // const → enum.
-    if let Some(c) = m.get("const").cloned() {
-        match m.get("enum") {
-            None => replace_key(m, "const", vec![("enum", json!([c.clone()]))]),
-            Some(Value::Array(values)) if values.contains(&c) => {
-                m.insert("enum".into(), json!([c.clone()]));
-                m.shift_remove("const");
-            }
-            Some(_) => errs.push(Violation::new(
-                ptr(p, "const"),
-                "`const` contradicts `enum`; keep only one of them",
-            )),
+/// `const: X` → `enum: [X]` (and `nullable` for `const: null`).
+fn convert_const(m: &mut Map<String, Value>, p: &str, errs: &mut Vec<Violation>) {
+    let Some(c) = m.get("const").cloned() else {
+        return;
+    };
+    match m.get("enum") {
+        None => replace_key(m, "const", vec![("enum", json!([c.clone()]))]),
+        Some(Value::Array(values)) if values.contains(&c) => {
+            m.insert("enum".into(), json!([c.clone()]));
+            m.shift_remove("const");
         }
-        if c.is_null() {
-            set_nullable(m);
-        }
+        Some(_) => errs.push(Violation::new(
+            ptr(p, "const"),
+            "`const` contradicts `enum`; keep only one of them",
+        )),
     }
+    if c.is_null() {
+        set_nullable(m);
+    }
+}
 
-    // Numeric exclusive bounds → bound + boolean flag.
+/// Numeric exclusive bounds → bound + boolean flag (the stricter bound wins).
+fn convert_exclusive_bounds(m: &mut Map<String, Value>) {
     for (kw, bound, is_min) in
         [("exclusiveMinimum", "minimum", true), ("exclusiveMaximum", "maximum", false)]
     {
@@ -361,8 +380,10 @@ fn convert_schema(node: &mut Value, p: &str, errs: &mut Vec<Violation>) {
             None => replace_key(m, kw, vec![(bound, Value::Number(n)), (kw, Value::Bool(true))]),
         }
     }
+}
 
-    // examples: [a, ..] → example: a.
+/// A schema's `examples: [a, ..]` → `example: a`.
+fn convert_examples(m: &mut Map<String, Value>, p: &str, errs: &mut Vec<Violation>) {
     match m.get("examples") {
         None => {}
         Some(Value::Array(list)) => match list.first().cloned() {
@@ -378,26 +399,29 @@ fn convert_schema(node: &mut Value, p: &str, errs: &mut Vec<Violation>) {
             "a schema's `examples` must be an array; use a single `example`",
         )),
     }
+}
 
-    // $ref with siblings: 3.1 applies both, 3.0 ignores the siblings.
-    if let Some(reference) = m.get("$ref").cloned() {
-        let has_siblings = m
-            .keys()
-            .any(|k| k != "$ref" && !k.starts_with("x-") && !REF_ANNOTATIONS.contains(&k.as_str()));
-        if has_siblings {
-            let wrapped = json!({ "$ref": reference });
-            if let Some(Value::Array(all)) = m.get_mut("allOf") {
-                all.insert(0, wrapped);
-                m.shift_remove("$ref");
-            } else {
-                replace_key(m, "$ref", vec![("allOf", json!([wrapped]))]);
-            }
-        }
+/// `$ref` with siblings: 3.1 applies both, 3.0 ignores the siblings, so the reference moves
+/// into `allOf`.
+fn convert_ref_siblings(m: &mut Map<String, Value>) {
+    let Some(reference) = m.get("$ref").cloned() else {
+        return;
+    };
+    if ignored_ref_siblings(m).is_empty() {
+        return;
     }
+    let wrapped = json!({ "$ref": reference });
+    if let Some(Value::Array(all)) = m.get_mut("allOf") {
+        all.insert(0, wrapped);
+        m.shift_remove("$ref");
+    } else {
+        replace_key(m, "$ref", vec![("allOf", json!([wrapped]))]);
+    }
+}
 
-    convert_type(m, p, errs);
-
-    // null branches of oneOf / anyOf.
+/// `null` branches of `oneOf` / `anyOf` dropped and the schema marked nullable; a sole
+/// remaining branch is hoisted.
+fn convert_null_branches(m: &mut Map<String, Value>) {
     for kw in ["oneOf", "anyOf"] {
         let Some(Value::Array(branches)) = m.get(kw) else {
             continue;
@@ -482,8 +506,7 @@ fn convert_type(m: &mut Map<String, Value>, p: &str, errs: &mut Vec<Violation>) 
         names.retain(|n| n != "integer");
     }
     // An enum restricts the types to those of its values.
-    let enum_values = m.get("enum").and_then(Value::as_array).cloned();
-    if let Some(values) = &enum_values {
+    if let Some(values) = m.get("enum").and_then(Value::as_array) {
         names.retain(|t| values.iter().any(|v| value_has_type(v, t)));
     }
 
@@ -495,53 +518,58 @@ fn convert_type(m: &mut Map<String, Value>, p: &str, errs: &mut Vec<Violation>) 
                 set_nullable(m);
             }
         }
+        _ if m.contains_key("oneOf") || m.contains_key("anyOf") => errs.push(Violation::new(
+            ptr(p, "type"),
+            "a `type` array with several types next to `oneOf`/`anyOf` has no direct \
+             OpenAPI 3.0 form; rewrite it as one `oneOf` of single-type schemas",
+        )),
         _ => {
-            if m.contains_key("oneOf") || m.contains_key("anyOf") {
-                errs.push(Violation::new(
-                    ptr(p, "type"),
-                    "a `type` array with several types next to `oneOf`/`anyOf` has no direct \
-                     OpenAPI 3.0 form; rewrite it as one `oneOf` of single-type schemas",
-                ));
-                return;
-            }
-            let format = m.get("format").and_then(Value::as_str).map(str::to_string);
-            let format_type = format.as_deref().map(|f| match f {
-                "int32" | "int64" if names.iter().any(|n| n == "integer") => "integer",
-                "int32" | "int64" | "float" | "double" => "number",
-                _ => "string",
-            });
-            let mut moved: Vec<&str> = Vec::new();
-            let mut branches = Vec::new();
-            for t in &names {
-                let mut branch = Map::new();
-                branch.insert("type".into(), Value::String(t.clone()));
-                if format_type == Some(t.as_str()) {
-                    branch.insert("format".into(), json!(format));
-                    moved.push("format");
-                }
-                for kw in type_keywords(t) {
-                    if let Some(v) = m.get(*kw) {
-                        branch.insert((*kw).into(), v.clone());
-                        moved.push(kw);
-                    }
-                }
-                if let Some(values) = &enum_values {
-                    let mine: Vec<Value> =
-                        values.iter().filter(|v| value_has_type(v, t)).cloned().collect();
-                    branch.insert("enum".into(), Value::Array(mine));
-                    moved.push("enum");
-                }
-                branches.push(Value::Object(branch));
-            }
-            for kw in moved {
-                m.shift_remove(kw);
-            }
-            replace_key(m, "type", vec![("oneOf", Value::Array(branches))]);
+            split_types(m, &names);
             if has_null {
                 set_nullable(m);
             }
         }
     }
+}
+
+/// Replaces a `type` array of several (non-null) types by a `oneOf` of single-type schemas,
+/// moving the keywords that apply to one type only (and the enum values of that type) into
+/// its branch.
+fn split_types(m: &mut Map<String, Value>, names: &[String]) {
+    let enum_values = m.get("enum").and_then(Value::as_array).cloned();
+    let format = m.get("format").and_then(Value::as_str).map(str::to_string);
+    let format_type = format.as_deref().map(|f| match f {
+        "int32" | "int64" if names.iter().any(|n| n == "integer") => "integer",
+        "int32" | "int64" | "float" | "double" => "number",
+        _ => "string",
+    });
+    let mut moved: Vec<&str> = Vec::new();
+    let mut branches = Vec::new();
+    for t in names {
+        let mut branch = Map::new();
+        branch.insert("type".into(), Value::String(t.clone()));
+        if format_type == Some(t.as_str()) {
+            branch.insert("format".into(), json!(format));
+            moved.push("format");
+        }
+        for kw in type_keywords(t) {
+            if let Some(v) = m.get(*kw) {
+                branch.insert((*kw).into(), v.clone());
+                moved.push(kw);
+            }
+        }
+        if let Some(values) = &enum_values {
+            let mine: Vec<Value> =
+                values.iter().filter(|v| value_has_type(v, t)).cloned().collect();
+            branch.insert("enum".into(), Value::Array(mine));
+            moved.push("enum");
+        }
+        branches.push(Value::Object(branch));
+    }
+    for kw in moved {
+        m.shift_remove(kw);
+    }
+    replace_key(m, "type", vec![("oneOf", Value::Array(branches))]);
 }
 
 #[cfg(test)]
@@ -551,7 +579,7 @@ mod tests {
 
     /// The converted document parses with openapiv3 and progenitor generates from it.
     fn parses(doc: &Value) {
-        rules::assert_generates(doc);
+        rules::testing::assert_generates(doc);
     }
 
     /// A 3.1 document with `schema` as component schema `S` and a path using it.
