@@ -238,6 +238,20 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Reply {
     .with_header("x-bunq-client-response-id", uuid::Uuid::new_v4().to_string())
 }
 
+/// The `unsigned` and `bad-signature` faults: a signed 2xx answer loses its signature, or
+/// gets one over other bytes (errors are never signed).
+pub(crate) fn resign(shared: &Shared, mut reply: Reply, action: crate::fault::Action) -> Reply {
+    let had = reply.headers.iter().any(|(n, _)| *n == "x-bunq-server-signature");
+    reply.headers.retain(|(n, _)| *n != "x-bunq-server-signature");
+    if had
+        && action == crate::fault::Action::BadSignature
+        && let Some(sig) = shared.server_key.sign(b"not the body that was sent")
+    {
+        reply.headers.push(("x-bunq-server-signature", sig));
+    }
+    reply
+}
+
 fn handle_unsigned(shared: &Shared, req: &Req) -> Reply {
     let mut state = shared.lock();
     if let Some(v) = req.header("x-bunq-client-authentication") {
@@ -265,8 +279,8 @@ fn handle_unsigned(shared: &Shared, req: &Req) -> Reply {
     if req.header("user-agent").is_none_or(|v| v.trim().is_empty()) {
         return error(400, "The header User-Agent is required.");
     }
-    if req.header("cache-control").is_none() {
-        return error(400, "The header Cache-Control is required.");
+    if !req.header("cache-control").is_some_and(|v| v.trim().eq_ignore_ascii_case("no-cache")) {
+        return error(400, "The header Cache-Control: no-cache is required.");
     }
     if let Some(id) = req.header("x-bunq-client-request-id")
         && !state.bunq.request_ids.insert(id.to_string())

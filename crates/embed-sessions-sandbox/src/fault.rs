@@ -11,6 +11,8 @@
 //! | `429`, `429;retry-after=3` | 429 in the provider's error shape, without / with `Retry-After` |
 //! | `reset` | status line, headers and part of the body, then a TCP reset |
 //! | `never-ending-body` | headers announcing a body, half of it, then silence (connection kept open) |
+//! | `unsigned` | bunq only: the normal answer without `X-Bunq-Server-Signature` |
+//! | `bad-signature` | bunq only: the normal answer signed over other bytes |
 
 use std::fmt;
 use std::time::Duration;
@@ -68,6 +70,10 @@ pub enum Action {
     Reset,
     /// Headers announcing a body, half of it, then nothing (the connection stays open).
     NeverEndingBody,
+    /// bunq only: the normal answer, without `X-Bunq-Server-Signature`.
+    Unsigned,
+    /// bunq only: the normal answer with a signature over other bytes.
+    BadSignature,
 }
 
 /// A fault: optional added latency, then optionally an [`Action`] instead of the answer.
@@ -113,6 +119,8 @@ impl Fault {
                 "html-502" | "html502" => Action::Html502,
                 "reset" | "connection-reset" => Action::Reset,
                 "never-ending-body" | "stall" => Action::NeverEndingBody,
+                "unsigned" => Action::Unsigned,
+                "bad-signature" => Action::BadSignature,
                 "429" => Action::TooManyRequests { retry_after: None },
                 other => {
                     if let Some(v) = other.strip_prefix("429;retry-after=") {
@@ -143,7 +151,8 @@ impl Fault {
 
 /// The syntax, for error messages.
 pub const SYNTAX: &str = "expected latency=<N>ms|<N>s, 500..599, html-502, 429, \
-                          429;retry-after=<S>, reset or never-ending-body";
+                          429;retry-after=<S>, reset, never-ending-body, unsigned or \
+                          bad-signature";
 
 fn parse_duration(v: &str) -> Result<Duration, String> {
     let v = v.trim();
@@ -177,6 +186,8 @@ impl fmt::Display for Fault {
             }
             Some(Action::Reset) => parts.push("reset".into()),
             Some(Action::NeverEndingBody) => parts.push("never-ending-body".into()),
+            Some(Action::Unsigned) => parts.push("unsigned".into()),
+            Some(Action::BadSignature) => parts.push("bad-signature".into()),
             None => {}
         }
         if parts.is_empty() {
@@ -290,7 +301,16 @@ mod tests {
         for bad in ["", "404", "teapot", "latency=-1s", "latency=1h", "503, 429"] {
             assert!(Fault::parse(bad).is_err(), "{bad}");
         }
-        for text in ["latency=250ms", "503", "html-502", "429", "429;retry-after=3", "reset"] {
+        for text in [
+            "latency=250ms",
+            "503",
+            "html-502",
+            "429",
+            "429;retry-after=3",
+            "reset",
+            "unsigned",
+            "bad-signature",
+        ] {
             assert_eq!(Fault::parse(text).unwrap().to_string(), text);
         }
     }

@@ -337,6 +337,8 @@ fn fault_reply(t: Target, action: Action) -> (Reply, Option<bool>) {
         // A plausible success body, cut short.
         Action::Reset => (provider_error(t, 200, "partial"), Some(true)),
         Action::NeverEndingBody => (provider_error(t, 200, "partial"), Some(false)),
+        // Handled after the provider answered (see `bunq::resign`).
+        Action::Unsigned | Action::BadSignature => (provider_error(t, 500, "unreachable"), None),
     }
 }
 
@@ -450,7 +452,10 @@ async fn handle(
                 tokio::time::sleep(f.latency).await;
             }
             let fault_text = fault.map(|f| f.to_string());
-            if let Some(action) = fault.and_then(|f| f.action) {
+            let signing = fault
+                .and_then(|f| f.action)
+                .filter(|a| matches!(a, Action::Unsigned | Action::BadSignature));
+            if let Some(action) = fault.and_then(|f| f.action).filter(|_| signing.is_none()) {
                 let (reply, cut) = fault_reply(target, action);
                 let status = if cut == Some(true) { 0 } else { reply.status };
                 if cut == Some(true) {
@@ -480,6 +485,10 @@ async fn handle(
                 Target::Vlens => vlens::handle(&shared, &r),
                 Target::Vrplatform => vrplatform::handle(&shared, &r),
                 Target::Bunq | Target::Any => bunq::handle(&shared, &r),
+            };
+            let reply = match signing {
+                Some(action) if target == Target::Bunq => bunq::resign(&shared, reply, action),
+                _ => reply,
             };
             record(
                 &shared,

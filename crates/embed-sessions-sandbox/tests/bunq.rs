@@ -284,3 +284,34 @@ async fn the_facade_opens_a_context_and_provisions_a_user() {
         std::env::temp_dir().join(format!("sandbox-facade-{}.json", std::process::id())),
     );
 }
+
+#[tokio::test]
+async fn unsigned_and_badly_signed_answers_on_request() {
+    use embed_sessions::bunq::BunqClient;
+    use embed_sessions::{Config, Provider, RetryPolicy};
+    use embed_sessions_sandbox::{Fault, Target};
+    let sb = sandbox(Duration::ZERO).await;
+    let mut c = RawBunq::new(&sb.urls().bunq);
+    c.install().await;
+    sb.add_fault_on(Target::Bunq, "/device-server", Fault::parse("unsigned").unwrap(), Some(1));
+    let a = c.device("sandbox_key_sign_1").await;
+    assert_eq!(a.status, 200);
+    assert!(a.headers.get("x-bunq-server-signature").is_none());
+    sb.add_fault(Target::Bunq, Fault::parse("bad-signature").unwrap(), Some(1));
+    let a = c.device("sandbox_key_sign_1").await;
+    assert!(a.headers.get("x-bunq-server-signature").is_some() && !c.server_signed(&a));
+    assert!(c.server_signed(&c.device("sandbox_key_sign_1").await), "used up: signed again");
+    // The facade refuses both.
+    for fault in ["unsigned", "bad-signature"] {
+        let config = Config::builder(Provider::Bunq)
+            .base_url(sb.urls().bunq.clone())
+            .retry(RetryPolicy::none())
+            .build()
+            .unwrap();
+        let client =
+            BunqClient::new(config).unwrap().with_session_interval(Duration::from_millis(1));
+        sb.add_fault_on(Target::Bunq, "/session-server", Fault::parse(fault).unwrap(), Some(1));
+        let e = client.create_context("sandbox_key_sign_2").await.unwrap_err();
+        assert!(e.to_string().to_lowercase().contains("signature"), "{fault}: {e}");
+    }
+}
