@@ -8,6 +8,14 @@
 //! both as required), `X-Bunq-Client-Request-Id` never reused, the authentication token of
 //! the right kind (installation token for device-server/session-server, a live session token
 //! otherwise).
+//!
+//! Sources (https://doc.bunq.com): /basics/signing (body-only signatures, 466 when missing,
+//! 400 "The request signature is invalid."), /basics/headers, /basics/errors (error shape,
+//! "Insufficient authorisation.", "User credentials are incorrect. Incorrect API key or IP
+//! address."), /basics/rate-limits (one `/session-server` call per 30 s per IP, no
+//! `Retry-After` documented), /user-provisioning/chapter-2-creating-a-user-provision (status
+//! progression, one-time `token_value`, 1 h to first use in sandbox). The wording of the 429
+//! and of header/validation errors is the sandbox's own.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
