@@ -78,6 +78,8 @@ pub enum ProviderCmd {
     /// bunq: API sessions and partner user provisioning (BUNQ_API_KEY).
     #[command(subcommand)]
     Bunq(commands::bunq::Cmd),
+    /// An offline stand-in of all three providers on one loopback port (prints its URLs).
+    Sandbox(commands::sandbox::SandboxArgs),
 }
 
 impl Global {
@@ -210,6 +212,9 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&cli.global);
+    if let ProviderCmd::Sandbox(args) = &cli.provider {
+        return commands::sandbox::main(args, cli.global.quiet);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

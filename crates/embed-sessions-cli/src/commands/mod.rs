@@ -1,10 +1,11 @@
 //! One module per provider; each turns its subcommand into facade calls.
 
 pub mod bunq;
+pub mod sandbox;
 pub mod vlens;
 pub mod vrplatform;
 
-use embed_sessions::Provider;
+use embed_sessions::{Error, Provider};
 use serde_json::Value;
 
 use crate::{Cli, Failure, ProviderCmd};
@@ -17,6 +18,11 @@ pub async fn run(cli: &Cli) -> (Provider, Result<Value, Failure>) {
             (Provider::VrPlatform, vrplatform::run(&cli.global, cmd).await)
         }
         ProviderCmd::Bunq(cmd) => (Provider::Bunq, bunq::run(&cli.global, cmd).await),
+        // A server, not a call: `main` runs it (sandbox::main) before it gets here.
+        ProviderCmd::Sandbox(_) => (
+            Provider::Vlens,
+            Err(Error::config("`sandbox` is run by main, not as a provider call").into()),
+        ),
     }
 }
 

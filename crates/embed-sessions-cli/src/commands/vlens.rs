@@ -90,7 +90,12 @@ fn output(session: &VlensSession) -> Value {
 
 /// Runs a Vlens subcommand.
 pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
-    let client = VlensClient::new(global.config(Provider::Vlens, true)?)?;
+    let mut client = VlensClient::new(global.config(Provider::Vlens, true)?)?;
+    if let Ok(origin) = std::env::var(embed_sessions::vlens::IFRAME_ORIGIN_VAR)
+        && !origin.is_empty()
+    {
+        client = client.with_iframe_origin(&origin)?;
+    }
     match cmd {
         Cmd::AuthSession(a) => {
             let mut b = client.auth_session().contract_types(a.contract_types.iter().copied());

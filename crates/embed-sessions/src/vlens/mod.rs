@@ -42,6 +42,8 @@ use raw::types;
 
 /// Default origin of the embedded Vlens app.
 pub const DEFAULT_IFRAME_ORIGIN: &str = "https://app.vlenseg.com";
+/// The environment variable [`VlensClient::from_env`] reads the iframe origin from.
+pub const IFRAME_ORIGIN_VAR: &str = "VLENS_IFRAME_ORIGIN";
 
 const CREATE_AUTH_SESSION: Op = Op::idempotent("create_auth_session");
 const CREATE_INVITATION: Op = Op::once("create_invitation");
@@ -249,9 +251,15 @@ impl VlensClient {
     }
 
     /// A client from `VLENS_API_KEY` and `VLENS_BASE_URL`; admin credentials are read too
-    /// when `VLENS_TENANCY_NAME`, `VLENS_USERNAME` and `VLENS_PASSWORD` are all set.
+    /// when `VLENS_TENANCY_NAME`, `VLENS_USERNAME` and `VLENS_PASSWORD` are all set, and the
+    /// iframe origin from `VLENS_IFRAME_ORIGIN` when set (see [`Self::with_iframe_origin`]).
     pub fn from_env() -> Result<Self, Error> {
-        let client = Self::new(Config::from_env(Provider::Vlens)?)?;
+        let mut client = Self::new(Config::from_env(Provider::Vlens)?)?;
+        if let Ok(origin) = std::env::var(IFRAME_ORIGIN_VAR)
+            && !origin.is_empty()
+        {
+            client = client.with_iframe_origin(&origin)?;
+        }
         Ok(match AdminCredentials::from_env() {
             Ok(creds) => client.with_admin(creds),
             Err(_) => client,

@@ -1,0 +1,140 @@
+//! `/_sandbox/...`: what a test or a script uses to steer the sandbox over HTTP.
+//!
+//! | Call | What |
+//! |---|---|
+//! | `GET /_sandbox/info` | the URLs, the sandbox inputs, the fault syntax |
+//! | `GET /_sandbox/requests[?after=ID]` | the last requests (redacted), oldest first |
+//! | `DELETE /_sandbox/requests` | forget them |
+//! | `GET /_sandbox/faults` | the faults switched on |
+//! | `POST /_sandbox/faults` | `{"provider": "bunq", "fault": "429;retry-after=2", "times": 1, "pathPrefix": "/session-server"}` (`times`, `pathPrefix` optional) |
+//! | `DELETE /_sandbox/faults[/ID]` | switch all (or one) off |
+//! | `POST /_sandbox/clock` | `{"advanceSeconds": 900}`: move sandbox time forward |
+//! | `POST /_sandbox/bunq` | `{"sessionIntervalSeconds": 0, "provisionReads": 1}` |
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::fault::{Fault, SYNTAX, Target};
+use crate::server::{Reply, decode};
+use crate::{INPUTS, Shared};
+
+fn bad(message: &str) -> Reply {
+    Reply::json(400, &json!({"error": message}))
+}
+
+fn body(raw: &[u8]) -> Result<Value, Reply> {
+    serde_json::from_slice(raw).map_err(|e| bad(&format!("the body is not JSON: {e}")))
+}
+
+/// Handles `/_sandbox/...` (`rest` is the path after `/_sandbox`).
+pub(crate) fn handle(
+    shared: &Shared,
+    method: &str,
+    rest: &str,
+    query: Option<&str>,
+    raw: &[u8],
+) -> Reply {
+    match (method, rest) {
+        ("GET", "/info" | "" | "/") => {
+            Reply::json(200, &json!({"urls": shared.urls, "inputs": INPUTS, "faultSyntax": SYNTAX}))
+        }
+        ("GET", "/requests") => {
+            let after = query
+                .unwrap_or_default()
+                .split('&')
+                .find_map(|p| p.strip_prefix("after="))
+                .map(decode)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            let requests = shared.lock().recorder.list(after);
+            Reply::json(200, &json!({"requests": requests}))
+        }
+        ("DELETE", "/requests") => {
+            shared.lock().recorder.clear();
+            Reply::json(200, &json!({"cleared": true}))
+        }
+        ("GET", "/faults") => Reply::json(200, &json!({"faults": shared.lock().faults.list()})),
+        ("POST", "/faults") => {
+            let v = match body(raw) {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let provider = match v["provider"].as_str().map(Target::parse) {
+                Some(Some(t)) => t,
+                _ => return bad("field `provider`: one of vlens, vrplatform, bunq, any"),
+            };
+            let fault = match v["fault"].as_str().map(Fault::parse) {
+                Some(Ok(f)) => f,
+                Some(Err(e)) => return bad(&format!("field `fault`: {e}")),
+                None => return bad(&format!("field `fault`: required ({SYNTAX})")),
+            };
+            let times = match &v["times"] {
+                Value::Null => None,
+                t => match t.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                    Some(n) if n > 0 => Some(n),
+                    _ => return bad("field `times`: a positive integer (omit it: until cleared)"),
+                },
+            };
+            let prefix = match &v["pathPrefix"] {
+                Value::Null => None,
+                Value::String(s) if s.starts_with('/') => Some(s.clone()),
+                _ => return bad("field `pathPrefix`: a path starting with `/`"),
+            };
+            let id = shared.lock().faults.add(provider, fault, prefix, times);
+            Reply::json(201, &json!({"id": id, "fault": fault.to_string()}))
+        }
+        ("DELETE", "/faults") => {
+            shared.lock().faults.clear();
+            Reply::json(200, &json!({"cleared": true}))
+        }
+        ("DELETE", r) if r.starts_with("/faults/") => match r["/faults/".len()..].parse::<u64>() {
+            Ok(id) if shared.lock().faults.remove(id) => Reply::json(200, &json!({"removed": id})),
+            _ => {
+                Reply::json(404, &json!({"error": format!("no fault {}", &r["/faults/".len()..])}))
+            }
+        },
+        ("POST", "/clock") => {
+            let v = match body(raw) {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let Some(secs) =
+                v["advanceSeconds"].as_f64().filter(|s| s.is_finite() && *s >= 0.0 && *s <= 3.2e7)
+            else {
+                return bad("field `advanceSeconds`: a number of seconds between 0 and one year");
+            };
+            let mut state = shared.lock();
+            state.advance(Duration::from_secs_f64(secs));
+            Reply::json(200, &json!({"now": state.now().to_rfc3339()}))
+        }
+        ("POST", "/bunq") => {
+            let v = match body(raw) {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let mut state = shared.lock();
+            if !v["sessionIntervalSeconds"].is_null() {
+                match v["sessionIntervalSeconds"]
+                    .as_f64()
+                    .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 86_400.0)
+                {
+                    Some(s) => state.bunq.session_interval = Duration::from_secs_f64(s),
+                    None => return bad("field `sessionIntervalSeconds`: 0 to 86400"),
+                }
+            }
+            if !v["provisionReads"].is_null() {
+                match v["provisionReads"].as_u64().and_then(|n| u32::try_from(n).ok()) {
+                    Some(n) => state.bunq.provision_reads = n,
+                    None => return bad("field `provisionReads`: a whole number"),
+                }
+            }
+            Reply::json(
+                200,
+                &json!({"sessionIntervalSeconds": state.bunq.session_interval.as_secs_f64(),
+                        "provisionReads": state.bunq.provision_reads}),
+            )
+        }
+        _ => Reply::json(404, &json!({"error": format!("no admin call {method} /_sandbox{rest}")})),
+    }
+}
