@@ -341,28 +341,15 @@ impl Core {
         Self { config, policy, hook: None }
     }
 
-    /// Runs one generated operation through a fresh [`Call`]. `send` gets the hooks to build a
-    /// generated client with (plus the shared `reqwest::Client` and base URL); `api_error`
-    /// turns a typed error body into the provider's [`ApiError`]; `open` turns the typed
-    /// success into the caller's value (a Vlens envelope's `data`, a bunq `Response` array),
-    /// and its errors are finished like the others: provider, operation, attempts, retry
-    /// safety, and every credential the call sent scrubbed.
+    /// Runs one generated operation through a fresh [`Call`]. `body_secrets` are the
+    /// credentials in the request body (a password, a refresh token, bunq's `secret`): with
+    /// the values of the sensitive headers the call sends, they are scrubbed from its error.
+    /// `send` gets the hooks to build a generated client with (plus the shared
+    /// `reqwest::Client` and base URL); `api_error` turns a typed error body into the
+    /// provider's [`ApiError`]; `open` turns the typed success into the caller's value (a Vlens
+    /// envelope's `data`, a bunq `Response` array), and its errors are finished like the
+    /// others: provider, operation, attempts, retry safety, and credentials scrubbed.
     pub async fn call<T, E, U, Fut>(
-        &self,
-        op: Op,
-        send: impl FnOnce(Hooks, reqwest::Client, String) -> Fut,
-        api_error: impl FnOnce(u16, &HeaderMap, E) -> ApiError,
-        open: impl FnOnce(ResponseValue<T>) -> Result<U, Error>,
-    ) -> Result<U, Error>
-    where
-        Fut: std::future::Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
-    {
-        self.call_with_secrets(op, &[], send, api_error, open).await
-    }
-
-    /// Like [`call`](Self::call), for a request whose body carries credentials (a password,
-    /// a refresh token, bunq's `secret`): they are scrubbed from the call's error too.
-    pub async fn call_with_secrets<T, E, U, Fut>(
         &self,
         op: Op,
         body_secrets: &[&Secret],
@@ -506,6 +493,7 @@ mod tests {
         let result: Result<(), Error> = core
             .call(
                 op,
+                &[],
                 |hooks, http, base| async move {
                     let chunks = vec![Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"x"))];
                     let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
@@ -585,6 +573,7 @@ mod tests {
         let result: Result<(), Error> = core
             .call(
                 op,
+                &[],
                 |hooks, http, base| async move {
                     let request = http.get(format!("{base}/x")).build().unwrap();
                     let resp = hooks

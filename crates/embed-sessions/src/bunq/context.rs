@@ -96,6 +96,7 @@ impl BunqClient {
             .core(None, None, None)?
             .call(
                 CREATE_INSTALLATION,
+                &[],
                 |hooks, http, base| async move {
                     let c = raw::Client::new_with_client(&base, http, hooks);
                     c.create_installation().body(body).send().await
@@ -117,7 +118,7 @@ impl BunqClient {
         };
         let id = self
             .core(Some(inst.token.clone()), Some(inst.key.clone()), Some(&inst.server_key))?
-            .call_with_secrets(
+            .call(
                 CREATE_DEVICE_SERVER,
                 &[api_key],
                 |hooks, http, base| async move {
@@ -149,7 +150,7 @@ impl BunqClient {
         let body = types::SessionServerCreate { secret: api_key.expose().to_string() };
         let created_at = Utc::now();
         let session = core
-            .call_with_secrets(
+            .call(
                 CREATE_SESSION_SERVER,
                 &[api_key],
                 |hooks, http, base| async move {
@@ -584,6 +585,7 @@ impl BunqContext {
             .core(Some(session.token().clone()), Some(inst.key.clone()), Some(&inst.server_key))?
             .call(
                 DELETE_SESSION,
+                &[],
                 |hooks, http, base| async move {
                     let c = raw::Client::new_with_client(&base, http, hooks);
                     c.delete_session().item_id(id).send().await
@@ -683,6 +685,7 @@ impl BunqContext {
             let result = core
                 .call(
                     op,
+                    &[],
                     |hooks, http, base| {
                         send(raw::Client::new_with_client(&base, http, hooks), user_id)
                     },

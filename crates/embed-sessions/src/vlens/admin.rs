@@ -115,6 +115,11 @@ impl fmt::Debug for AdminAuth {
     }
 }
 
+/// When the access token expires (`data.expireInSeconds`, 24 h when absent).
+fn access_expiry(now: Instant, secs: Option<i64>) -> Result<Instant, Error> {
+    expiry(now, "data.expireInSeconds", secs, DEFAULT_ACCESS_LIFETIME)
+}
+
 /// When a token with this provider-supplied lifetime expires: checked, never overflowing
 /// (an out-of-range lifetime is an [`ErrorKind::UnexpectedResponse`] naming the field).
 fn expiry(now: Instant, field: &str, secs: Option<i64>, default: i64) -> Result<Instant, Error> {
@@ -188,7 +193,7 @@ impl AdminAuth {
                 })?,
             };
         let data = core
-            .call_with_secrets(
+            .call(
                 LOGIN,
                 &[&c.password],
                 |hooks, http, base| async move {
@@ -207,13 +212,7 @@ impl AdminAuth {
         let at = |e: Error| e.at(crate::config::Provider::Vlens, LOGIN.name);
         Ok(Tokens {
             access: Secret::new(access),
-            access_expires: expiry(
-                now,
-                "data.expireInSeconds",
-                data.expire_in_seconds,
-                DEFAULT_ACCESS_LIFETIME,
-            )
-            .map_err(at)?,
+            access_expires: access_expiry(now, data.expire_in_seconds).map_err(at)?,
             refresh: data.refresh_token.map(Secret::new),
             refresh_expires: expiry(
                 now,
@@ -229,7 +228,7 @@ impl AdminAuth {
         let key = core.config.require_api_key()?.expose().to_string();
         let body = types::RefreshTokenInput { refresh_token: Some(refresh.expose().to_string()) };
         let data = core
-            .call_with_secrets(
+            .call(
                 REFRESH,
                 &[&refresh],
                 |hooks, http, base| async move {
@@ -252,13 +251,7 @@ impl AdminAuth {
             data.new_refresh_token.or(data.refresh_token).map(Secret::new).unwrap_or(refresh);
         Ok(Tokens {
             access: Secret::new(access),
-            access_expires: expiry(
-                now,
-                "data.expireInSeconds",
-                data.expire_in_seconds,
-                DEFAULT_ACCESS_LIFETIME,
-            )
-            .map_err(at)?,
+            access_expires: access_expiry(now, data.expire_in_seconds).map_err(at)?,
             refresh: Some(next_refresh),
             refresh_expires: expiry(now, "refresh lifetime", None, DEFAULT_REFRESH_LIFETIME)
                 .map_err(at)?,

@@ -318,6 +318,7 @@ impl VlensClient {
         self.core
             .call(
                 TEMPLATE_FIELDS,
+                &[],
                 |hooks, http, base| async move {
                     let c = raw::Client::new_with_client(&base, http, hooks);
                     let mut req = c
@@ -482,6 +483,7 @@ impl AuthSessionBuilder<'_> {
             .core
             .call(
                 CREATE_AUTH_SESSION,
+                &[],
                 |hooks, http, base| async move {
                     let c = raw::Client::new_with_client(&base, http, hooks);
                     c.create_auth_session().api_key(key).body(body).send().await
@@ -581,6 +583,7 @@ impl InvitationBuilder<'_> {
                 .core
                 .call(
                     CREATE_INVITATION,
+                    &[],
                     |hooks, http, base| async move {
                         let c = raw::Client::new_with_client(&base, http, hooks);
                         c.create_invitation()

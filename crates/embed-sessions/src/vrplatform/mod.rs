@@ -326,6 +326,7 @@ impl VrPlatformClient {
         self.core
             .call(
                 CREATE_EMBED_SESSION,
+                &[],
                 |hooks, http, base| async move {
                     let c = raw::Client::new_with_client(&base, http, hooks);
                     let mut req = c.create_embed_session().x_api_key(key).body(body);
@@ -382,6 +383,7 @@ impl VrPlatformClient {
         self.core
             .call(
                 GET_TEAM,
+                &[],
                 |hooks, http, base| async move {
                     let c = raw::Client::new_with_client(&base, http, hooks);
                     decode_undeclared(c.get_team().id(id).authorization(bearer).send().await).await
@@ -408,6 +410,7 @@ impl VrPlatformClient {
         self.core
             .call(
                 GET_TEAM,
+                &[],
                 |hooks, http, base| async move {
                     let c = raw::Client::new_with_client(&base, http, hooks);
                     decode_undeclared(c.get_team().id(id).x_api_key(key).send().await).await
