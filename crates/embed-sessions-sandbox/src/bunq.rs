@@ -9,7 +9,7 @@
 //! the right kind (installation token for device-server/session-server, a live session token
 //! otherwise).
 //!
-//! Sources (https://doc.bunq.com): /basics/signing (body-only signatures, 466 when missing,
+//! Sources (<https://doc.bunq.com>): /basics/signing (body-only signatures, 466 when missing,
 //! 400 "The request signature is invalid."), /basics/headers, /basics/errors (error shape,
 //! "Insufficient authorisation.", "User credentials are incorrect. Incorrect API key or IP
 //! address."), /basics/rate-limits (one `/session-server` call per 30 s per IP, no

@@ -5,7 +5,7 @@
 //! Routes are matched case-insensitively (Vlens runs on ASP.NET, whose routing is; the older
 //! docs write `/api/Credentials/Login`); JSON field names are not (see `spec`).
 //!
-//! Sources (https://docs.vlenseg.com): /authentication and the login/refresh-token reference
+//! Sources (<https://docs.vlenseg.com>): /authentication and the login/refresh-token reference
 //! pages (headers, body limits, 86400 s / 604800 s lifetimes), /iframe-session (the iframe
 //! URL), /errors (the envelope; an `error_code` on a 200 is an error). Vlens publishes no
 //! codes or messages for these endpoints' failures: the 401/400 messages here are the

@@ -3,10 +3,10 @@
 //! `GET /teams/{id}` that accepts the provider key or a token issued for that very tenant.
 //!
 //! Sources: the failure table (status and `message`, verbatim) and the 15-minute lifetime are
-//! from https://docs.vrplatform.app/providers/session-backend (also on
-//! https://docs.vrplatform.app/providers/troubleshooting), as recorded in
+//! from <https://docs.vrplatform.app/providers/session-backend> (also on
+//! <https://docs.vrplatform.app/providers/troubleshooting>), as recorded in
 //! `specs/vrplatform.yaml`; the `{code, message}` / `{code, message, issues, context}` error
-//! shapes from https://docs.vrplatform.app/providers/product/auth/post-auth-embed-session.
+//! shapes from <https://docs.vrplatform.app/providers/product/auth/post-auth-embed-session>.
 //! The `code` values and the messages of `GET /teams/{id}` failures are not documented: they
 //! are the sandbox's own.
 

@@ -3,7 +3,7 @@
 //!
 //! Each FILE is a published page (markdown embedding `openapi:` blocks, the page's `.md` form)
 //! or a bare OpenAPI document. Each fragment is down-converted like codegen does, then compared
-//! operation by operation with `specs/<PROVIDER>.yaml` (down-converted too; see [`compare`] for
+//! operation by operation with `specs/<PROVIDER>.yaml` (down-converted too; see `compare.rs` for
 //! what is compared). A fragment says nothing about the operations it does not contain, except
 //! that an operation of ours is *covered* when the page's prose names it (`POST https://…`) or
 //! the fragment holds its `operationId` elsewhere: a covered operation missing from the
