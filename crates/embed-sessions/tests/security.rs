@@ -200,10 +200,10 @@ mod planted_files {
     }
 
     async fn open_err(server: &Sandbox, path: &std::path::Path) -> Error {
-        let before = total_hits(&server);
+        let before = total_hits(server);
         let client = bunq_client(server, Some(PERSON_KEY));
         let e = client.context().store(FileStore::new(path)).open().await.unwrap_err();
-        assert_eq!(total_hits(&server), before, "nothing was sent for {}", path.display());
+        assert_eq!(total_hits(server), before, "nothing was sent for {}", path.display());
         assert_eq!(e.kind(), ErrorKind::Store, "{e:?}");
         assert!(e.to_string().contains(&path.display().to_string()), "{e}");
         e
