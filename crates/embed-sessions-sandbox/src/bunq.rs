@@ -35,7 +35,8 @@ const B64: base64::engine::general_purpose::GeneralPurpose =
     base64::engine::general_purpose::STANDARD;
 
 /// Session lifetime (`session_timeout`, bunq's default of one week).
-const SESSION_TIMEOUT: i64 = 604_800;
+/// bunq's default `session_timeout` (one week), in seconds.
+pub(crate) const SESSION_TIMEOUT: i64 = 604_800;
 /// A provisioned credential must be used within 1 h (sandbox).
 const CREDENTIAL_HOURS: i64 = 1;
 const CREDENTIALS_INCORRECT: &str =
@@ -144,6 +145,8 @@ struct Provision {
 pub(crate) struct State {
     pub session_interval: Duration,
     pub provision_reads: u32,
+    /// The `session_timeout` (seconds) reported by `/session-server` and used for expiry.
+    pub session_timeout: i64,
     counter: i64,
     installations: HashMap<String, Installation>,
     /// (installation token, secret).
@@ -163,6 +166,7 @@ impl State {
         Self {
             session_interval,
             provision_reads,
+            session_timeout: SESSION_TIMEOUT,
             counter: 1000,
             installations: HashMap::new(),
             devices: HashSet::new(),
@@ -174,6 +178,16 @@ impl State {
             url_filters: HashMap::new(),
             push_filters: HashMap::new(),
         }
+    }
+
+    /// Ends every session: the next call with one gets 401 "Insufficient authorisation.".
+    pub fn expire_sessions(&mut self) {
+        self.sessions.clear();
+    }
+
+    /// The user id of an API key or provisioned token value, if the sandbox knows it.
+    pub fn user_id(&self, secret: &str) -> Option<i64> {
+        self.users.get(secret).map(|u| u.id)
     }
 
     fn next(&mut self) -> i64 {
@@ -426,19 +440,19 @@ fn device(
     Reply::json(200, &json!({"Response": [{"Id": {"id": id}}]}))
 }
 
-fn user_json(user: &User, partner_id: i64, now: DateTime<Utc>) -> Value {
+fn user_json(user: &User, partner_id: i64, now: DateTime<Utc>, session_timeout: i64) -> Value {
     let ts = timestamp(now);
     let company = |id: i64| {
         json!({"UserCompany": {"id": id, "created": ts, "updated": ts,
                "display_name": "Sandbox Partner B.V.", "name": "Sandbox Partner B.V.",
                "status": "ACTIVE", "sub_status": "NONE", "language": "en_US",
-               "region": "nl_NL", "session_timeout": SESSION_TIMEOUT}})
+               "region": "nl_NL", "session_timeout": session_timeout}})
     };
     let person = |id: i64, name: &str| {
         json!({"UserPerson": {"id": id, "created": ts, "updated": ts, "display_name": name,
                "first_name": "Sandbox", "last_name": "User", "status": "ACTIVE",
                "sub_status": "NONE", "language": "en_US", "region": "nl_NL",
-               "session_timeout": SESSION_TIMEOUT}})
+               "session_timeout": session_timeout}})
     };
     match user.kind {
         Kind::Company => company(user.id),
@@ -493,7 +507,10 @@ fn session(
             id,
             installation,
             user: user.id,
-            expires: now + chrono::Duration::seconds(SESSION_TIMEOUT),
+            // A huge timeout (see `Sandbox::set_bunq_session_timeout`) never expires.
+            expires: chrono::Duration::try_seconds(state.bunq.session_timeout)
+                .and_then(|d| now.checked_add_signed(d))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
         },
     );
     let ts = timestamp(now);
@@ -502,7 +519,7 @@ fn session(
         &json!({"Response": [
             {"Id": {"id": id}},
             {"Token": {"id": id, "created": ts, "updated": ts, "token": token}},
-            user_json(&user, partner_id, now),
+            user_json(&user, partner_id, now, state.bunq.session_timeout),
         ]}),
     )
 }

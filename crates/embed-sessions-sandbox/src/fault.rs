@@ -11,6 +11,7 @@
 //! | `429`, `429;retry-after=3` | 429 in the provider's error shape, without / with `Retry-After` |
 //! | `reset` | status line, headers and part of the body, then a TCP reset |
 //! | `never-ending-body` | headers announcing a body, half of it, then silence (connection kept open) |
+//! | `silence` | the request is read (and recorded), no status line ever follows (connection kept open) |
 //! | `unsigned` | bunq only: the normal answer without `X-Bunq-Server-Signature` |
 //! | `bad-signature` | bunq only: the normal answer signed over other bytes |
 
@@ -70,6 +71,9 @@ pub enum Action {
     Reset,
     /// Headers announcing a body, half of it, then nothing (the connection stays open).
     NeverEndingBody,
+    /// The request is read and recorded (status 0), then nothing is ever sent: no status line,
+    /// no headers (the connection stays open until the client or the sandbox closes it).
+    Silence,
     /// bunq only: the normal answer, without `X-Bunq-Server-Signature`.
     Unsigned,
     /// bunq only: the normal answer with a signature over other bytes.
@@ -119,6 +123,7 @@ impl Fault {
                 "html-502" | "html502" => Action::Html502,
                 "reset" | "connection-reset" => Action::Reset,
                 "never-ending-body" | "stall" => Action::NeverEndingBody,
+                "silence" | "never-answer" => Action::Silence,
                 "unsigned" => Action::Unsigned,
                 "bad-signature" => Action::BadSignature,
                 "429" => Action::TooManyRequests { retry_after: None },
@@ -151,8 +156,8 @@ impl Fault {
 
 /// The syntax, for error messages.
 pub const SYNTAX: &str = "expected latency=<N>ms|<N>s, 500..599, html-502, 429, \
-                          429;retry-after=<S>, reset, never-ending-body, unsigned or \
-                          bad-signature";
+                          429;retry-after=<S>, reset, never-ending-body, silence, unsigned \
+                          or bad-signature";
 
 fn parse_duration(v: &str) -> Result<Duration, String> {
     let v = v.trim();
@@ -186,6 +191,7 @@ impl fmt::Display for Fault {
             }
             Some(Action::Reset) => parts.push("reset".into()),
             Some(Action::NeverEndingBody) => parts.push("never-ending-body".into()),
+            Some(Action::Silence) => parts.push("silence".into()),
             Some(Action::Unsigned) => parts.push("unsigned".into()),
             Some(Action::BadSignature) => parts.push("bad-signature".into()),
             None => {}
@@ -278,6 +284,102 @@ impl Faults {
     }
 }
 
+/// A whole answer chosen by a test instead of the provider's: any status, headers and body
+/// bytes (a redirect, a 429 with an HTTP-date `Retry-After`, a malformed or huge body, an HTML
+/// page). See [`crate::Sandbox::respond`]. It is sent as given: not signed, not validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Canned {
+    /// The status code.
+    pub status: u16,
+    /// Headers, in order (`content-type` included when wanted).
+    pub headers: Vec<(String, String)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Canned {
+    /// A response with a content type and body.
+    pub fn raw(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.into(),
+        }
+    }
+
+    /// A JSON response.
+    pub fn json(status: u16, body: &serde_json::Value) -> Self {
+        Self::raw(status, "application/json", body.to_string().into_bytes())
+    }
+
+    /// An HTML error page as a proxy sends it, for any status.
+    pub fn html(status: u16) -> Self {
+        Self::raw(
+            status,
+            "text/html",
+            format!("<html><body><h1>{status} Bad Gateway</h1><p>upstream down</p></body></html>"),
+        )
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+struct CannedEntry {
+    provider: Target,
+    path_prefix: Option<String>,
+    response: Canned,
+    remaining: Option<u32>,
+}
+
+/// Canned responses, in order: the first that applies answers (and uses up one of its times).
+#[derive(Default)]
+pub(crate) struct CannedResponses {
+    active: Vec<CannedEntry>,
+}
+
+impl fmt::Debug for CannedResponses {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CannedResponses").field("active", &self.active.len()).finish()
+    }
+}
+
+impl CannedResponses {
+    pub fn add(
+        &mut self,
+        provider: Target,
+        path_prefix: Option<String>,
+        response: Canned,
+        times: Option<u32>,
+    ) {
+        self.active.push(CannedEntry { provider, path_prefix, response, remaining: times });
+    }
+
+    pub fn clear(&mut self) {
+        self.active.clear();
+    }
+
+    pub fn take(&mut self, provider: Target, path: &str) -> Option<Canned> {
+        let i = self.active.iter().position(|c| {
+            c.provider.matches(provider)
+                && c.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+                && c.remaining != Some(0)
+        })?;
+        let entry = &mut self.active[i];
+        let response = entry.response.clone();
+        if let Some(n) = entry.remaining.as_mut() {
+            *n -= 1;
+            if *n == 0 {
+                self.active.remove(i);
+            }
+        }
+        Some(response)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,11 +410,27 @@ mod tests {
             "429",
             "429;retry-after=3",
             "reset",
+            "silence",
             "unsigned",
             "bad-signature",
         ] {
             assert_eq!(Fault::parse(text).unwrap().to_string(), text);
         }
+    }
+
+    #[test]
+    fn canned_responses_are_taken_in_order_and_used_up() {
+        let mut canned = CannedResponses::default();
+        canned.add(Target::Vlens, None, Canned::html(503), Some(1));
+        canned.add(Target::Vlens, Some("/api".into()), Canned::raw(429, "text/plain", ""), None);
+        assert!(canned.take(Target::Bunq, "/api/x").is_none());
+        assert_eq!(canned.take(Target::Vlens, "/api/x").unwrap().status, 503);
+        assert!(canned.take(Target::Vlens, "/other").is_none());
+        for _ in 0..3 {
+            assert_eq!(canned.take(Target::Vlens, "/api/x").unwrap().status, 429);
+        }
+        canned.clear();
+        assert!(canned.take(Target::Vlens, "/api/x").is_none());
     }
 
     #[test]

@@ -43,7 +43,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 
 pub use crate::bunq::ServerKey;
-pub use crate::fault::{Action, ActiveFault, Fault, Target};
+pub use crate::fault::{Action, ActiveFault, Canned, Fault, Target};
 pub use crate::record::{REDACTED, RecordedRequest};
 
 /// The Vlens API prefix.
@@ -368,6 +368,7 @@ impl SandboxBuilder {
             state: Mutex::new(State {
                 clock_offset: chrono::Duration::zero(),
                 faults: fault::Faults::default(),
+                canned: fault::CannedResponses::default(),
                 recorder: record::Recorder::new(self.capacity),
                 vlens: vlens::State::default(),
                 vrplatform: vrplatform::State::default(),
@@ -405,6 +406,7 @@ impl Shared {
 pub(crate) struct State {
     clock_offset: chrono::Duration,
     pub faults: fault::Faults,
+    pub canned: fault::CannedResponses,
     pub recorder: record::Recorder,
     pub vlens: vlens::State,
     pub vrplatform: vrplatform::State,
@@ -490,9 +492,26 @@ impl Sandbox {
         self.shared.lock().faults.remove(id)
     }
 
-    /// Switches every fault off.
+    /// Switches every fault off (canned responses too).
     pub fn clear_faults(&self) {
-        self.shared.lock().faults.clear();
+        let mut state = self.shared.lock();
+        state.faults.clear();
+        state.canned.clear();
+    }
+
+    /// Answers a provider's next `times` requests (`None`: until cleared) whose path (after the
+    /// provider prefix) starts with `path_prefix` (`None`: every path) with `response`, as
+    /// given, instead of the provider's answer. The request is recorded with that status and
+    /// fault `canned <status>`. Canned responses are tried in the order they were added, before
+    /// the faults (whose latency still applies).
+    pub fn respond(
+        &self,
+        provider: Target,
+        path_prefix: Option<&str>,
+        response: Canned,
+        times: Option<u32>,
+    ) {
+        self.shared.lock().canned.add(provider, path_prefix.map(str::to_string), response, times);
     }
 
     /// The faults switched on.
@@ -513,6 +532,33 @@ impl Sandbox {
     /// Changes how many reads a provision created from now on takes to become ready.
     pub fn set_bunq_provision_reads(&self, reads: u32) {
         self.shared.lock().bunq.provision_reads = reads;
+    }
+
+    /// Changes the `session_timeout` (seconds) that `/session-server` reports for sessions
+    /// created from now on, and after which they expire in sandbox time (default one week, as
+    /// bunq). Any value is answered as given, e.g. `i64::MAX` to test a client's overflow
+    /// handling (such a session never expires).
+    pub fn set_bunq_session_timeout(&self, seconds: i64) {
+        self.shared.lock().bunq.session_timeout = seconds;
+    }
+
+    /// Ends every bunq session now (as bunq does when a session times out or is revoked): the
+    /// next call with one gets 401 "Insufficient authorisation.".
+    pub fn expire_bunq_sessions(&self) {
+        self.shared.lock().bunq.expire_sessions();
+    }
+
+    /// The bunq user id of an API key, or of a provisioned user's token value, once the sandbox
+    /// has seen it in a `/device-server` call (ids are assigned on first use).
+    pub fn bunq_user_id(&self, api_key: &str) -> Option<i64> {
+        self.shared.lock().bunq.user_id(api_key)
+    }
+
+    /// Every secret the sandbox saw or issued so far (API keys, passwords, bearer, bunq and
+    /// provisioned tokens; 6 characters or more), sorted: for tests that check that none of
+    /// them leaks into an output. Provisioned token values start with `provisioned_`.
+    pub fn secrets(&self) -> Vec<String> {
+        self.shared.lock().recorder.secrets()
     }
 
     /// The sandbox's bunq server public key (PEM), as returned by installation.

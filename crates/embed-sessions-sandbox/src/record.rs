@@ -98,6 +98,13 @@ impl Recorder {
         }
     }
 
+    /// The secrets remembered so far, sorted.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.secrets.iter().cloned().collect();
+        out.sort();
+        out
+    }
+
     /// Replaces every remembered secret in `text`.
     pub fn scrub(&self, text: &str) -> String {
         let mut out = text.to_string();

@@ -337,6 +337,8 @@ fn fault_reply(t: Target, action: Action) -> (Reply, Option<bool>) {
         // A plausible success body, cut short.
         Action::Reset => (provider_error(t, 200, "partial"), Some(true)),
         Action::NeverEndingBody => (provider_error(t, 200, "partial"), Some(false)),
+        // Handled in `handle` (nothing is ever sent).
+        Action::Silence => (provider_error(t, 500, "unreachable"), None),
         // Handled after the provider answered (see `bunq::resign`).
         Action::Unsigned | Action::BadSignature => (provider_error(t, 500, "unreachable"), None),
     }
@@ -361,6 +363,19 @@ fn response(reply: Reply, cut: Option<bool>) -> Response<Body> {
         }
     };
     builder.body(body).unwrap_or_else(|_| Response::new(Body::Full(Some(Bytes::new()))))
+}
+
+/// A canned response, sent as given.
+fn canned_response(canned: crate::fault::Canned) -> Response<Body> {
+    let mut builder = Response::builder().status(canned.status);
+    for (name, value) in &canned.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    builder.body(Body::Full(Some(Bytes::from(canned.body)))).unwrap_or_else(|_| {
+        let mut r = Response::new(Body::Full(Some(Bytes::new())));
+        *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    })
 }
 
 async fn handle(
@@ -439,7 +454,10 @@ async fn handle(
                     return response(reply, None);
                 }
             };
-            let stored = shared.lock().faults.take(target, rest);
+            let (stored, canned) = {
+                let mut state = shared.lock();
+                (state.faults.take(target, rest), state.canned.take(target, rest))
+            };
             let fault = match (header_fault, stored) {
                 (Some(h), Some(s)) => {
                     Some(Fault { latency: h.latency + s.latency, action: h.action.or(s.action) })
@@ -455,6 +473,33 @@ async fn handle(
             let signing = fault
                 .and_then(|f| f.action)
                 .filter(|a| matches!(a, Action::Unsigned | Action::BadSignature));
+            if let Some(canned) = canned {
+                record(
+                    &shared,
+                    provider_name(target),
+                    method,
+                    path_and_query,
+                    &parts.headers,
+                    &body,
+                    canned.status,
+                    Some(format!("canned {}", canned.status)),
+                );
+                return canned_response(canned);
+            }
+            if fault.and_then(|f| f.action) == Some(Action::Silence) {
+                record(
+                    &shared,
+                    provider_name(target),
+                    method,
+                    path_and_query,
+                    &parts.headers,
+                    &body,
+                    0,
+                    fault_text,
+                );
+                // Never answers; the connection closes when the client gives up.
+                return std::future::pending().await;
+            }
             if let Some(action) = fault.and_then(|f| f.action).filter(|_| signing.is_none()) {
                 let (reply, cut) = fault_reply(target, action);
                 let status = if cut == Some(true) { 0 } else { reply.status };

@@ -315,3 +315,40 @@ async fn unsigned_and_badly_signed_answers_on_request() {
         assert!(e.to_string().to_lowercase().contains("signature"), "{fault}: {e}");
     }
 }
+
+#[tokio::test]
+async fn the_session_timeout_is_configurable_and_sessions_can_be_expired() {
+    let sb = sandbox(Duration::ZERO).await;
+    sb.set_bunq_session_timeout(i64::MAX);
+    let mut c = RawBunq::new(&sb.urls().bunq);
+    let session = c.open("sandbox_person_timeout").await;
+    // Answered as given (no overflow in the sandbox), and such a session does not expire.
+    assert_eq!(session["UserPerson"]["session_timeout"], json!(i64::MAX), "{session}");
+    sb.advance_clock(Duration::from_secs(10 * 365 * 86_400));
+    let a = c.call("GET", "/user/1/notification-filter-url", None).await;
+    assert_ne!(a.status, 401, "{}", a.error());
+    // Expired on request: every session token is refused from now on.
+    sb.expire_bunq_sessions();
+    let a = c.call("GET", "/user/1/notification-filter-url", None).await;
+    assert_eq!((a.status, a.error().as_str()), (401, "Insufficient authorisation."));
+    // A short timeout expires in sandbox time.
+    sb.set_bunq_session_timeout(60);
+    let session = c.open("sandbox_person_timeout_2").await;
+    assert_eq!(session["UserPerson"]["session_timeout"], json!(60));
+    sb.advance_clock(Duration::from_secs(61));
+    let a = c.call("GET", "/user/1/notification-filter-url", None).await;
+    assert_eq!(a.status, 401);
+}
+
+#[tokio::test]
+async fn user_ids_and_secrets_are_there_for_tests() {
+    let sb = sandbox(Duration::ZERO).await;
+    let mut c = RawBunq::new(&sb.urls().bunq);
+    assert_eq!(sb.bunq_user_id("sandbox_partner_ids"), None);
+    let user = c.open("sandbox_partner_ids").await;
+    assert_eq!(sb.bunq_user_id("sandbox_partner_ids"), user["UserCompany"]["id"].as_i64());
+    let secrets = sb.secrets();
+    assert!(secrets.contains(&"sandbox_partner_ids".to_string()), "{secrets:?}");
+    assert!(secrets.iter().any(|s| s.starts_with("installation_")), "{secrets:?}");
+    assert!(secrets.iter().any(|s| s.starts_with("session_")), "{secrets:?}");
+}

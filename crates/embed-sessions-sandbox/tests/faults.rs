@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use embed_sessions_sandbox::{Action, Fault, Sandbox, Target};
+use embed_sessions_sandbox::{Action, Canned, Fault, Sandbox, Target};
 use serde_json::{Value, json};
 
 const TENANT: &str = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
@@ -186,4 +186,53 @@ async fn the_facade_retries_through_a_503_and_reports_an_html_502() {
     let e = client.embed_session().sub("other-user").tenant_id(TENANT).send().await.unwrap_err();
     assert_eq!(e.status(), Some(502), "{e}");
     assert_ne!(e.kind(), ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
+async fn silence_reads_the_request_and_never_sends_a_status_line() {
+    let sb = Sandbox::start().await.unwrap();
+    let http = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+    sb.add_fault(Target::Vrplatform, Fault::parse("silence").unwrap(), Some(1));
+    let t = Instant::now();
+    let e = session_request(&sb, &http).send().await.unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    // Recorded on arrival, with no status; the next request gets the normal answer.
+    let recorded = sb.requests();
+    assert_eq!((recorded.len(), recorded[0].status), (1, 0));
+    assert_eq!(recorded[0].fault.as_deref(), Some("silence"));
+    assert_eq!(session_request(&sb, &http).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn canned_responses_are_sent_as_given_per_path_and_used_up() {
+    let sb = Sandbox::start().await.unwrap();
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let redirect =
+        Canned::raw(302, "text/plain", "").with_header("Location", "http://127.0.0.1:9/steal");
+    sb.respond(Target::Vrplatform, Some("/auth/embed"), redirect, Some(1));
+    sb.respond(Target::Vrplatform, None, Canned::raw(200, "application/json", "[1,2"), Some(1));
+    let r = session_request(&sb, &http).send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["location"], "http://127.0.0.1:9/steal");
+    let r = session_request(&sb, &http).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "[1,2");
+    // Used up: the provider answers again.
+    let r = session_request(&sb, &http).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["tenantId"], TENANT);
+    let recorded = sb.requests();
+    assert_eq!(recorded[0].fault.as_deref(), Some("canned 302"));
+    assert_eq!((recorded[1].status, recorded[2].fault.as_deref()), (200, None));
+    // Other paths are not affected; clear_faults removes them.
+    sb.respond(Target::Vrplatform, Some("/teams"), Canned::html(500), None);
+    assert_eq!(session_request(&sb, &http).send().await.unwrap().status(), 200);
+    let teams = format!("{}/teams/{TENANT}", sb.urls().vrplatform);
+    let r = http.get(&teams).header("x-api-key", "k").send().await.unwrap();
+    assert_eq!(r.status(), 500);
+    assert!(r.text().await.unwrap().contains("Bad Gateway"));
+    sb.clear_faults();
+    let r = http.get(&teams).header("x-api-key", "k").send().await.unwrap();
+    assert_ne!(r.status(), 500);
 }

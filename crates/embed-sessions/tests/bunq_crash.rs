@@ -3,16 +3,18 @@
 //! points never leaves a torn or missing file.
 #![cfg(feature = "bunq")]
 
-mod bunq_server;
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use bunq_server::{FakeBunq, PERSON_KEY};
 use embed_sessions::bunq::{BunqClient, ContextStore, FileStore, StoredContext};
 use embed_sessions::{Config, Provider};
+use embed_sessions_sandbox::Sandbox;
+
+/// A person's own key in the sandbox (a key containing `person` is a `UserPerson`).
+const PERSON_KEY: &str = "person-api-key-0002-secret";
 
 const WRITER_ENV: &str = "EMBED_SESSIONS_CRASH_WRITER";
 
@@ -23,10 +25,10 @@ fn dir(tag: &str) -> PathBuf {
     d
 }
 
-/// A complete context stored at `path`, made against the fake bunq.
+/// A complete context stored at `path`, made against the sandbox's bunq.
 async fn stored_context(path: &Path) -> BunqClient {
-    let server = FakeBunq::start().await;
-    let config = Config::builder(Provider::Bunq).base_url(server.base_url()).build().unwrap();
+    let server = Sandbox::start().await.unwrap();
+    let config = Config::builder(Provider::Bunq).base_url(&server.urls().bunq).build().unwrap();
     let client = BunqClient::new(config).unwrap();
     client.context().api_key(PERSON_KEY).store(FileStore::new(path)).open().await.unwrap();
     // The server may go; restoring needs no network.

@@ -1,23 +1,26 @@
 //! Regressions of the security review (issue 13): each test pins one finding against a
-//! loopback server (httpmock, or the strict fake bunq) or a local file.
+//! loopback server (httpmock, or the sandbox's strict bunq) or a local file.
 #![cfg(all(feature = "vlens", feature = "vrplatform", feature = "bunq"))]
 
-mod bunq_server;
 mod common;
 
 use std::error::Error as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use bunq_server::{FakeBunq, PARTNER_KEY, PERSON_KEY};
 use embed_sessions::bunq::{BunqClient, FileStore, ProvisionPoll, raw::types as bunq_types};
 use embed_sessions::vlens::{AdminCredentials, VlensClient};
 use embed_sessions::{Config, Error, ErrorKind, Provider, RetryPolicy};
+use embed_sessions_sandbox::Sandbox;
 use httpmock::MockServer;
 use serde_json::json;
 
 const VLENS_KEY: &str = "vlens-api-key-SECRET-4711";
 const PASSWORD: &str = "admin-password-SECRET-9";
+/// The sandbox's bunq: a key containing `person` is a `UserPerson`, any other a partner
+/// `UserCompany`.
+const PARTNER_KEY: &str = "partner-api-key-0001-secret";
+const PERSON_KEY: &str = "person-api-key-0002-secret";
 
 /// Everything an error can print: Display, Debug, and the whole `source()` chain.
 fn everything(e: &Error) -> String {
@@ -103,14 +106,21 @@ async fn huge_vlens_lifetimes_are_a_typed_error() {
     }
 }
 
-async fn fake_bunq() -> FakeBunq {
+/// The sandbox without bunq's server-side session limit (the client's own limiter is what the
+/// tests set).
+async fn fake_bunq() -> Sandbox {
     common::global_logs();
-    FakeBunq::start().await
+    Sandbox::builder().bunq_session_interval(Duration::ZERO).start().await.unwrap()
 }
 
-fn bunq_client(server: &FakeBunq, key: Option<&str>) -> BunqClient {
+/// Requests the sandbox received (bunq's and every other).
+fn total_hits(server: &Sandbox) -> usize {
+    server.requests().len()
+}
+
+fn bunq_client(server: &Sandbox, key: Option<&str>) -> BunqClient {
     let mut builder = Config::builder(Provider::Bunq)
-        .base_url(server.base_url())
+        .base_url(&server.urls().bunq)
         .timeout(Duration::from_secs(1))
         .retry(RetryPolicy::none());
     if let Some(key) = key {
@@ -124,14 +134,16 @@ fn bunq_client(server: &FakeBunq, key: Option<&str>) -> BunqClient {
 #[tokio::test]
 async fn huge_signed_bunq_session_timeouts_are_a_typed_error() {
     let server = fake_bunq().await;
-    server.set_session_timeout(i64::MAX);
+    server.set_bunq_session_timeout(i64::MAX);
     let client =
         bunq_client(&server, Some(PERSON_KEY)).with_session_interval(Duration::from_millis(1));
     let e = client.create_context(PERSON_KEY).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnexpectedResponse, "{e:?}");
     assert!(e.to_string().contains("session_timeout"), "{e}");
     assert_eq!(e.operation(), Some("create_session_server"));
-    assert!(server.problems().is_empty(), "{:?}", server.problems());
+    // Every request was well-formed and correctly signed (the sandbox refuses anything else).
+    let refused: Vec<_> = server.requests().into_iter().filter(|r| r.status != 200).collect();
+    assert!(refused.is_empty(), "{refused:?}");
 }
 
 /// A directory removed when dropped.
@@ -161,13 +173,13 @@ async fn a_stored_context_is_refused_for_another_configured_key() {
     let path = dir.0.join("ctx.json");
     let made = bunq_client(&server, Some(PERSON_KEY)).with_session_interval(Duration::ZERO);
     made.context().store(FileStore::new(&path)).open().await.unwrap();
-    let before = server.total_hits();
+    let before = total_hits(&server);
     // BUNQ_API_KEY=other: the configured key differs, no key given to the builder.
     let other = bunq_client(&server, Some("other_key_0123456789"));
     let e = other.context().store(FileStore::new(&path)).open().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config, "{e:?}");
     assert!(e.to_string().contains("another API key"), "{e}");
-    assert_eq!(server.total_hits(), before, "nothing was sent");
+    assert_eq!(total_hits(&server), before, "nothing was sent");
     // With no key configured at all, the stored one is the context's key.
     let keyless = bunq_client(&server, None).with_session_interval(Duration::ZERO);
     keyless.context().store(FileStore::new(&path)).open().await.unwrap();
@@ -180,18 +192,18 @@ mod planted_files {
     use super::*;
 
     /// A valid context file at `dir/real.json`, made by a real flow.
-    async fn real_context(server: &FakeBunq, dir: &TempDir) -> PathBuf {
+    async fn real_context(server: &Sandbox, dir: &TempDir) -> PathBuf {
         let path = dir.0.join("real.json");
         let client = bunq_client(server, Some(PERSON_KEY)).with_session_interval(Duration::ZERO);
         client.context().store(FileStore::new(&path)).open().await.unwrap();
         path
     }
 
-    async fn open_err(server: &FakeBunq, path: &std::path::Path) -> Error {
-        let before = server.total_hits();
+    async fn open_err(server: &Sandbox, path: &std::path::Path) -> Error {
+        let before = total_hits(server);
         let client = bunq_client(server, Some(PERSON_KEY));
         let e = client.context().store(FileStore::new(path)).open().await.unwrap_err();
-        assert_eq!(server.total_hits(), before, "nothing was sent for {}", path.display());
+        assert_eq!(total_hits(server), before, "nothing was sent for {}", path.display());
         assert_eq!(e.kind(), ErrorKind::Store, "{e:?}");
         assert!(e.to_string().contains(&path.display().to_string()), "{e}");
         e
@@ -316,7 +328,6 @@ fn a_bad_base_url_never_echoes_its_password() {
 #[tokio::test]
 async fn waiting_for_a_provision_is_bounded_by_its_deadline() {
     let server = fake_bunq().await;
-    server.provision_ready_after(None);
     // bunq's real interval: the renewal below would wait ~30 s for its slot.
     let client =
         bunq_client(&server, Some(PARTNER_KEY)).with_session_interval(Duration::from_secs(30));
@@ -324,7 +335,8 @@ async fn waiting_for_a_provision_is_bounded_by_its_deadline() {
     let provision = partner
         .create_user_provision(bunq_types::PartnerUserProvisionCreate {
             director_relation_provision_id: None,
-            email: "user@example.com".into(),
+            // The sandbox input for a provision that stays PENDING_PROCESS_USER.
+            email: "never-ready@example.com".into(),
             external_uuid: "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a".parse().unwrap(),
             phone_number: "+31612345678".into(),
             products: vec!["USER_VERIFIED".into()],
@@ -332,7 +344,7 @@ async fn waiting_for_a_provision_is_bounded_by_its_deadline() {
         })
         .await
         .unwrap();
-    server.expire_sessions();
+    server.expire_bunq_sessions();
     let poll = ProvisionPoll::default()
         .with_interval(Duration::from_millis(50))
         .with_deadline(Duration::from_secs(1));
