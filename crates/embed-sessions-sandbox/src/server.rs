@@ -397,6 +397,18 @@ async fn handle(
     let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let path = parts.uri.path();
     let method = parts.method.as_str();
+    // What every recorded request and every provider handler gets, written once.
+    let log = |provider: &'static str, status: u16, fault: Option<String>| {
+        record(&shared, provider, method, path_and_query, &parts.headers, &body, status, fault)
+    };
+    let req_at = |rest| Req {
+        method,
+        path: rest,
+        query: parse_query(parts.uri.query()),
+        headers: &parts.headers,
+        body: &body,
+        peer,
+    };
     match area(path) {
         Area::Home => response(page::home(&shared), None),
         Area::NotFound => response(
@@ -407,25 +419,9 @@ async fn handle(
             response(admin::handle(&shared, method, rest, parts.uri.query(), &body), None)
         }
         Area::VlensApp(rest) => {
-            let r = Req {
-                method,
-                path: rest,
-                query: parse_query(parts.uri.query()),
-                headers: &parts.headers,
-                body: &body,
-                peer,
-            };
+            let r = req_at(rest);
             let reply = page::vlens_app(&shared, &r);
-            record(
-                &shared,
-                "vlens-app",
-                method,
-                path_and_query,
-                &parts.headers,
-                &body,
-                reply.status,
-                None,
-            );
+            log("vlens-app", reply.status, None);
             response(reply, None)
         }
         Area::Provider(target, rest) => {
@@ -441,16 +437,7 @@ async fn handle(
                 Ok(f) => f,
                 Err(e) => {
                     let reply = provider_error(target, 400, &format!("X-Sandbox-Fault: {e}"));
-                    record(
-                        &shared,
-                        provider_name(target),
-                        method,
-                        path_and_query,
-                        &parts.headers,
-                        &body,
-                        400,
-                        None,
-                    );
+                    log(provider_name(target), 400, None);
                     return response(reply, None);
                 }
             };
@@ -474,29 +461,15 @@ async fn handle(
                 .and_then(|f| f.action)
                 .filter(|a| matches!(a, Action::Unsigned | Action::BadSignature));
             if let Some(canned) = canned {
-                record(
-                    &shared,
+                log(
                     provider_name(target),
-                    method,
-                    path_and_query,
-                    &parts.headers,
-                    &body,
                     canned.status,
                     Some(format!("canned {}", canned.status)),
                 );
                 return canned_response(canned);
             }
             if fault.and_then(|f| f.action) == Some(Action::Silence) {
-                record(
-                    &shared,
-                    provider_name(target),
-                    method,
-                    path_and_query,
-                    &parts.headers,
-                    &body,
-                    0,
-                    fault_text,
-                );
+                log(provider_name(target), 0, fault_text);
                 // Never answers; the connection closes when the client gives up.
                 return std::future::pending().await;
             }
@@ -506,26 +479,10 @@ async fn handle(
                 if cut == Some(true) {
                     reset.store(true, Ordering::SeqCst);
                 }
-                record(
-                    &shared,
-                    provider_name(target),
-                    method,
-                    path_and_query,
-                    &parts.headers,
-                    &body,
-                    status,
-                    fault_text,
-                );
+                log(provider_name(target), status, fault_text);
                 return response(reply, cut);
             }
-            let r = Req {
-                method,
-                path: rest,
-                query: parse_query(parts.uri.query()),
-                headers: &parts.headers,
-                body: &body,
-                peer,
-            };
+            let r = req_at(rest);
             let reply = match target {
                 Target::Vlens => vlens::handle(&shared, &r),
                 Target::Vrplatform => vrplatform::handle(&shared, &r),
@@ -535,16 +492,7 @@ async fn handle(
                 Some(action) if target == Target::Bunq => bunq::resign(&shared, reply, action),
                 _ => reply,
             };
-            record(
-                &shared,
-                provider_name(target),
-                method,
-                path_and_query,
-                &parts.headers,
-                &body,
-                reply.status,
-                fault_text,
-            );
+            log(provider_name(target), reply.status, fault_text);
             response(reply, None)
         }
     }
