@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use embed_sessions::{Config, Error, ErrorKind, Provider, RetryPolicy};
+use embed_sessions::{Config, Error, ErrorKind, RetryPolicy};
 use integration_tests::fault::{Fault, FaultServer, refused_url};
 use serde_json::json;
 
@@ -18,7 +18,7 @@ const TIMEOUT: Duration = Duration::from_millis(400);
 
 type Call = fn(String, RetryPolicy) -> Pin<Box<dyn Future<Output = Result<(), Error>>>>;
 
-fn config(provider: Provider, base: &str, retry: RetryPolicy) -> Config {
+fn config<P: embed_sessions::Provider>(provider: P, base: &str, retry: RetryPolicy) -> Config<P> {
     Config::builder(provider)
         .api_key("fault-test-key")
         .base_url(base)
@@ -32,8 +32,11 @@ fn config(provider: Provider, base: &str, retry: RetryPolicy) -> Config {
 
 fn vlens(base: String, retry: RetryPolicy) -> Pin<Box<dyn Future<Output = Result<(), Error>>>> {
     Box::pin(async move {
-        let client =
-            embed_sessions::vlens::VlensClient::new(config(Provider::Vlens, &base, retry))?;
+        let client = embed_sessions::vlens::VlensClient::new(config(
+            embed_sessions::vlens::Vlens,
+            &base,
+            retry,
+        ))?;
         client.auth_session().email("user@example.com").send().await.map(|_| ())
     })
 }
@@ -44,7 +47,7 @@ fn vrplatform(
 ) -> Pin<Box<dyn Future<Output = Result<(), Error>>>> {
     Box::pin(async move {
         let client = embed_sessions::vrplatform::VrPlatformClient::new(config(
-            Provider::VrPlatform,
+            embed_sessions::vrplatform::VrPlatform,
             &base,
             retry,
         ))?;
@@ -77,7 +80,11 @@ fn bunq(base: String, retry: RetryPolicy) -> Pin<Box<dyn Future<Output = Result<
     Box::pin(async move {
         // The main call: a new API context (installation, device, session). Server signatures
         // are checked only on 2xx answers after installation; the faults here never get that far.
-        let client = embed_sessions::bunq::BunqClient::new(config(Provider::Bunq, &base, retry))?;
+        let client = embed_sessions::bunq::BunqClient::without_key(config(
+            embed_sessions::bunq::Bunq,
+            &base,
+            retry,
+        ))?;
         client.create_context("fault-test-key").await.map(|_| ())
     })
 }

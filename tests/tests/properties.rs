@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use embed_sessions::vlens::{AdminCredentials, VlensClient};
 use embed_sessions::vrplatform::VrPlatformClient;
-use embed_sessions::{Config, ErrorKind, Provider, RetryPolicy};
+use embed_sessions::{Config, ErrorKind, RetryPolicy};
 use embed_sessions_sandbox::{Canned, Sandbox, Target};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -21,7 +21,7 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
-fn config(provider: Provider, base: &str) -> Config {
+fn config<P: embed_sessions::Provider>(provider: P, base: &str) -> Config<P> {
     Config::builder(provider)
         .api_key("prop-key")
         .base_url(base)
@@ -85,14 +85,16 @@ fn exchange(rt: &tokio::runtime::Runtime, server: &Sandbox, status: u16, body: V
     rt.block_on(async {
         set_script(server, vec![Canned::raw(status, "application/json", body)]);
         let urls = server.urls();
-        let vlens = VlensClient::new(config(Provider::Vlens, &urls.vlens)).unwrap();
+        let vlens = VlensClient::new(config(embed_sessions::vlens::Vlens, &urls.vlens)).unwrap();
         let r = vlens.auth_session().email("a@b.co").send().await;
         if let Err(e) = &r {
             // Typed, and the rendering never panics either.
             let _ = (e.to_string(), format!("{e:?}"), e.kind(), e.status());
             assert_ne!(e.kind(), ErrorKind::InvalidInput);
         }
-        let vrp = VrPlatformClient::new(config(Provider::VrPlatform, &urls.vrplatform)).unwrap();
+        let vrp =
+            VrPlatformClient::new(config(embed_sessions::vrplatform::VrPlatform, &urls.vrplatform))
+                .unwrap();
         let r = vrp
             .embed_session()
             .sub("u")
@@ -103,8 +105,11 @@ fn exchange(rt: &tokio::runtime::Runtime, server: &Sandbox, status: u16, body: V
             let _ = (e.to_string(), format!("{e:?}"));
             assert_ne!(e.kind(), ErrorKind::InvalidInput);
         }
-        let bunq =
-            embed_sessions::bunq::BunqClient::new(config(Provider::Bunq, &urls.bunq)).unwrap();
+        let bunq = embed_sessions::bunq::BunqClient::without_key(config(
+            embed_sessions::bunq::Bunq,
+            &urls.bunq,
+        ))
+        .unwrap();
         if let Err(e) = bunq.create_context("prop-key").await {
             let _ = (e.to_string(), format!("{e:?}"));
             assert_ne!(e.kind(), ErrorKind::InvalidInput);
@@ -147,7 +152,7 @@ fn vlens_user_inputs_are_sent_exactly_or_rejected_before_sending() {
     proptest!(ProptestConfig::with_cases(CASES), |(input in prop_oneof![".{0,24}", "\\+[0-9]{1,16}", "[a-z]{1,5}@[a-z]{1,5}\\.[a-z]{2,3}"], as_phone in any::<bool>())| {
         rt.block_on(async {
             set_script(&server, vec![ok.clone()]);
-            let vlens = VlensClient::new(config(Provider::Vlens, &server.urls().vlens)).unwrap();
+            let vlens = VlensClient::new(config(embed_sessions::vlens::Vlens, &server.urls().vlens)).unwrap();
             let b = vlens.auth_session();
             let b = if as_phone { b.phone(input.clone()) } else { b.email(input.clone()) };
             match b.send().await {
@@ -175,7 +180,7 @@ fn vlens_field_keys_are_sent_exactly_or_rejected_before_sending() {
     proptest!(ProptestConfig::with_cases(CASES), |(key in ".{0,16}", value in ".{0,16}", type_id in 1i64..100_000)| {
         rt.block_on(async {
             set_script(&server, vec![login.clone(), ok.clone()]);
-            let vlens = VlensClient::new(config(Provider::Vlens, &server.urls().vlens))
+            let vlens = VlensClient::new(config(embed_sessions::vlens::Vlens, &server.urls().vlens))
                 .unwrap()
                 .with_admin(AdminCredentials::new("t", "u", "p"));
             match vlens.invitation().email("a@b.co").field(type_id, key.clone(), value.clone()).send().await {
@@ -217,7 +222,7 @@ fn vrplatform_inputs_are_sent_exactly_or_rejected_before_sending() {
     proptest!(ProptestConfig::with_cases(CASES), |(sub in ".{0,24}", tenant in tenants)| {
         rt.block_on(async {
             set_script(&server, vec![ok.clone()]);
-            let vrp = VrPlatformClient::new(config(Provider::VrPlatform, &server.urls().vrplatform)).unwrap();
+            let vrp = VrPlatformClient::new(config(embed_sessions::vrplatform::VrPlatform, &server.urls().vrplatform)).unwrap();
             match vrp.embed_session().sub(sub.clone()).tenant_id(tenant.clone()).send().await {
                 Ok(_) => {
                     let sent = sent_body(&server).expect("accepted input is sent");

@@ -4,7 +4,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use embed_sessions::{Config, ErrorKind, Provider, RetryPolicy};
+use embed_sessions::bunq::{Bunq, BunqClient};
+use embed_sessions::vlens::{Vlens, VlensClient};
+use embed_sessions::vrplatform::{VrPlatform, VrPlatformClient};
+use embed_sessions::{Config, ErrorKind, RetryPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A TLS server on loopback with a self-signed certificate for `localhost`. It records whether
@@ -47,69 +50,77 @@ fn rustls_key(der: Vec<u8>) -> tokio_rustls::rustls::pki_types::PrivateKeyDer<'s
     tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(der.into())
 }
 
+/// A configuration for `provider` against `base`, no retries.
+fn config<P: embed_sessions::Provider>(provider: P, base: &str) -> Config<P> {
+    Config::builder(provider)
+        .api_key("tls-test-key")
+        .base_url(base)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+fn assert_tls_refusal(provider: &str, e: &embed_sessions::Error) {
+    assert!(matches!(e.kind(), ErrorKind::Connect | ErrorKind::Transport), "{provider}: {e:?}");
+    assert_eq!(e.status(), None);
+    let chain = std::iter::successors(Some(e as &dyn std::error::Error), |e| e.source())
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    assert!(chain.to_lowercase().contains("certificate"), "{provider}: {chain}");
+}
+
 #[tokio::test]
 async fn an_untrusted_certificate_fails_before_credentials_are_sent() {
     let (base, got_request) = untrusted_tls_server().await;
-    for provider in [Provider::Vlens, Provider::VrPlatform, Provider::Bunq] {
-        let config = Config::builder(provider)
-            .api_key("tls-test-key")
-            .base_url(&base)
-            .retry(RetryPolicy::none())
-            .build()
-            .unwrap();
-        let e = match provider {
-            Provider::Vlens => embed_sessions::vlens::VlensClient::new(config)
-                .unwrap()
-                .auth_session()
-                .email("a@b.co")
-                .send()
-                .await
-                .map(|_| ())
-                .unwrap_err(),
-            Provider::VrPlatform => embed_sessions::vrplatform::VrPlatformClient::new(config)
-                .unwrap()
-                .embed_session()
-                .sub("u")
-                .tenant_id("4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a")
-                .send()
-                .await
-                .map(|_| ())
-                .unwrap_err(),
-            _ => embed_sessions::bunq::BunqClient::new(config)
-                .unwrap()
-                .create_context("tls-test-key")
-                .await
-                .map(|_| ())
-                .unwrap_err(),
-        };
-        assert!(matches!(e.kind(), ErrorKind::Connect | ErrorKind::Transport), "{provider}: {e:?}");
-        assert_eq!(e.status(), None);
-        let chain = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join(" | ");
-        assert!(chain.to_lowercase().contains("certificate"), "{provider}: {chain}");
-    }
+    let e = VlensClient::new(config(Vlens, &base))
+        .unwrap()
+        .auth_session()
+        .email("a@b.co")
+        .send()
+        .await
+        .unwrap_err();
+    assert_tls_refusal("vlens", &e);
+    let e = VrPlatformClient::new(config(VrPlatform, &base))
+        .unwrap()
+        .embed_session()
+        .sub("u")
+        .tenant_id("4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a")
+        .send()
+        .await
+        .unwrap_err();
+    assert_tls_refusal("vrplatform", &e);
+    let e = BunqClient::without_key(config(Bunq, &base))
+        .unwrap()
+        .create_context("tls-test-key")
+        .await
+        .unwrap_err();
+    assert_tls_refusal("bunq", &e);
     assert!(!got_request.load(Ordering::SeqCst), "a request went over an untrusted connection");
+}
+
+/// Plain http is refused for `provider` except on loopback; the default is https.
+fn check_plain_http<P: embed_sessions::Provider + Copy>(provider: P) {
+    let name = P::DESCRIPTOR.name();
+    for url in ["http://api.example.com", "http://10.0.0.1:8080", "http://127.0.0.1.nip.io"] {
+        let e = Config::builder(provider).base_url(url).build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{name} {url}");
+        assert!(e.to_string().contains("https"), "{e}");
+    }
+    for url in ["http://127.0.0.1:1", "http://127.8.9.10:1", "http://localhost:1", "http://[::1]:1"]
+    {
+        Config::builder(provider).base_url(url).build().unwrap();
+    }
+    // The default is the provider's production https URL.
+    let c = Config::builder(provider).build().unwrap();
+    assert!(c.base_url().starts_with("https://"), "{name}");
 }
 
 #[test]
 fn plain_http_is_refused_except_on_loopback_for_every_provider() {
-    for provider in [Provider::Vlens, Provider::VrPlatform, Provider::Bunq] {
-        for url in ["http://api.example.com", "http://10.0.0.1:8080", "http://127.0.0.1.nip.io"] {
-            let e = Config::builder(provider).base_url(url).build().unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::Config, "{provider} {url}");
-            assert!(e.to_string().contains("https"), "{e}");
-        }
-        for url in
-            ["http://127.0.0.1:1", "http://127.8.9.10:1", "http://localhost:1", "http://[::1]:1"]
-        {
-            Config::builder(provider).base_url(url).build().unwrap();
-        }
-        // The default is the provider's production https URL.
-        let c = Config::builder(provider).build().unwrap();
-        assert!(c.base_url().starts_with("https://"), "{provider}");
-    }
+    check_plain_http(Vlens);
+    check_plain_http(VrPlatform);
+    check_plain_http(Bunq);
 }
 
 #[test]

@@ -32,56 +32,62 @@ fn copy(from: &Path, to: &Path, rel: &Path) {
     }
 }
 
-/// `cargo xtask codegen --check vlens` in `checkout`, building into `target`.
-fn check_in(checkout: &Path, target: &Path) -> Output {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    Command::new(cargo)
-        .args(["--offline", "xtask", "codegen", "--check", "vlens"])
+/// How `cargo xtask` is started in a checkout: through `cargo run` (which sets the run-time
+/// `CARGO_MANIFEST_DIR` to the checkout's `xtask/`) or by running the binary directly there.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    CargoRun,
+    Direct,
+}
+
+/// `xtask codegen --check vlens` in `checkout`, with the xtask binary cargo built for this
+/// test: it was compiled in this workspace, so its compile-time root is not `checkout`, which
+/// is what a second checkout sharing one target dir runs (cargo reuses the first's binary).
+/// Running the built binary rather than `cargo xtask` keeps the test from building the xtask
+/// and its dependencies again in a second target dir.
+fn check_in(checkout: &Path, start: Start) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command
+        .args(["codegen", "--check", "vlens"])
         .current_dir(checkout)
-        .env("CARGO_TARGET_DIR", target)
         .env_remove("XTASK_WORKSPACE_ROOT")
-        .env_remove("CARGO_MANIFEST_DIR")
-        .output()
-        .unwrap()
+        .env_remove("CARGO_MANIFEST_DIR");
+    if let Start::CargoRun = start {
+        command.env("CARGO_MANIFEST_DIR", checkout.join("xtask"));
+    }
+    command.output().unwrap()
 }
 
 #[test]
 fn a_second_checkout_sharing_the_target_dir_checks_its_own_specs() {
-    // Fixed paths under cargo's per-target scratch dir: the shared target dir survives between
-    // runs, so only the xtask crate itself is rebuilt after the first run.
-    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("xtask-shared-target");
-    let (first, second, target) = (base.join("first"), base.join("second"), base.join("target"));
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("xtask-root");
+    let (first, second) = (base.join("first"), base.join("second"));
     let root = codegen::workspace_root();
-    // Both copies exist before the first build, so the second one's sources are not newer than
-    // the binary and cargo reuses it (the situation of two worktrees on one target dir).
     for checkout in [&first, &second] {
         let _ = std::fs::remove_dir_all(checkout);
         for rel in COPIED {
             copy(&root, checkout, Path::new(rel));
         }
     }
-
-    let out = check_in(&first, &target);
-    assert!(
-        out.status.success(),
-        "the first checkout is up to date:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
     let spec = second.join("specs/vlens.yaml");
     let text = std::fs::read_to_string(&spec).unwrap();
     let edited = text.replacen("Create an embedded auth session", "Create a session (edited)", 1);
     assert_ne!(edited, text, "the spec holds the summary this test edits");
     std::fs::write(&spec, edited).unwrap();
 
-    let out = check_in(&second, &target);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "the edit in the second checkout is seen:\n{stderr}");
-    assert!(stderr.contains("crates/vlens-client/src/generated.rs differs"), "{stderr}");
-    assert!(stderr.contains("specs/vlens.yaml"), "the report names the spec: {stderr}");
-    assert!(stderr.contains("(edited)"), "{stderr}");
-
-    for checkout in [&first, &second] {
-        let _ = std::fs::remove_dir_all(checkout);
+    for start in [Start::CargoRun, Start::Direct] {
+        let out = check_in(&first, start);
+        assert!(
+            out.status.success(),
+            "{start:?}: the first checkout is up to date:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = check_in(&second, start);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{start:?}: the edit is seen:\n{stderr}");
+        assert!(stderr.contains("crates/vlens-client/src/generated.rs differs"), "{stderr}");
+        assert!(stderr.contains("specs/vlens.yaml"), "the report names the spec: {stderr}");
+        assert!(stderr.contains("(edited)"), "{stderr}");
     }
+    let _ = std::fs::remove_dir_all(&base);
 }

@@ -85,7 +85,7 @@ pub enum ProviderCmd {
 impl Global {
     /// The facade configuration for `provider`: the API key from the environment (when
     /// `needs_key`), then base URL, timeout and retries from the flags.
-    pub fn config(&self, provider: Provider, needs_key: bool) -> Result<Config, Error> {
+    pub fn config<P: Provider>(&self, provider: P, needs_key: bool) -> Result<Config<P>, Error> {
         let mut builder = Config::builder(provider);
         builder = if needs_key { builder.from_env()? } else { builder.base_url_from_env()? };
         if let Some(url) = &self.base_url {
@@ -127,7 +127,7 @@ impl Failure {
     }
 
     /// The stderr line.
-    pub fn line(&self, provider: Provider) -> String {
+    pub fn line(&self, provider: &str) -> String {
         match self {
             Failure::Facade(e) => error_line(provider, e),
             Failure::Render(why) => format!(
@@ -152,7 +152,7 @@ pub fn exit_code(e: &Error) -> u8 {
 
 /// One human line: provider, typed reason, status, what to do, and the provider's own
 /// message as sent (operators grep for it).
-pub fn error_line(provider: Provider, e: &Error) -> String {
+pub fn error_line(provider: &str, e: &Error) -> String {
     if e.kind() != ErrorKind::Api {
         // The error's own Display already names provider and operation when it has them.
         return match e.provider() {

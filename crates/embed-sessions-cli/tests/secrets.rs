@@ -14,8 +14,8 @@ use assert_cmd::Command;
 use bunq_server::{FakeBunq, PARTNER_KEY, SignMode};
 use embed_sessions::bunq::{BunqClient, FileStore, ProvisionPoll};
 use embed_sessions::vlens::{AdminCredentials, VlensClient};
-use embed_sessions::vrplatform::{SessionCache, VrPlatformClient};
-use embed_sessions::{Config, Provider, RetryPolicy, Secret};
+use embed_sessions::vrplatform::{SessionCache, UserProvisioning, VrPlatformClient};
+use embed_sessions::{Config, RetryPolicy, Secret};
 use httpmock::MockServer;
 use serde_json::json;
 
@@ -41,7 +41,7 @@ impl Write for Buf {
     }
 }
 
-fn config(provider: Provider, base: &str, key: Option<&str>) -> Config {
+fn config<P: embed_sessions::Provider>(provider: P, base: &str, key: Option<&str>) -> Config<P> {
     let mut b = Config::builder(provider).base_url(base).retry(RetryPolicy::none());
     if let Some(k) = key {
         b = b.api_key(k);
@@ -139,10 +139,13 @@ fn no_secret_appears_in_any_output() {
 
     rt.block_on(async {
         // Vlens: success and failure paths, admin login, refresh failure, re-login.
-        let vlens =
-            VlensClient::new(config(Provider::Vlens, &vlens_server.base_url(), Some(VLENS_KEY)))
-                .unwrap()
-                .with_admin(AdminCredentials::new("acme", "admin", VLENS_PASSWORD));
+        let vlens = VlensClient::new(config(
+            embed_sessions::vlens::Vlens,
+            &vlens_server.base_url(),
+            Some(VLENS_KEY),
+        ))
+        .unwrap()
+        .with_admin(AdminCredentials::new("acme", "admin", VLENS_PASSWORD));
         let s = vlens.auth_session().email("ok@x.co").send().await.unwrap();
         rendered.push(format!("{s:?}"));
         for email in ["bad@x.co", "trunc@x.co", "not-an-email"] {
@@ -153,12 +156,12 @@ fn no_secret_appears_in_any_output() {
             let s = vlens.invitation().email("ok@x.co").field(414, "k", "v").send().await.unwrap();
             rendered.push(format!("{s:?}"));
         }
-        rendered.push(format!("{vlens:?}\n{:?}", vlens.config()));
+        rendered.push(format!("{vlens:?}\n{:?}", vlens.base_url()));
         rendered.push(format!("{:?}", AdminCredentials::new("acme", "admin", VLENS_PASSWORD)));
 
         // VRPlatform: success, documented failure, malformed, cache, verification.
         let vrp = VrPlatformClient::new(config(
-            Provider::VrPlatform,
+            embed_sessions::vrplatform::VrPlatform,
             &vrp_server.base_url(),
             Some(VRP_KEY),
         ))
@@ -172,18 +175,19 @@ fn no_secret_appears_in_any_output() {
             rendered.push(format!("{e}\n{e:?}"));
         }
         let cache = SessionCache::new(vrp.clone());
-        let cached = cache.get("ok", TENANT, false).await.unwrap();
+        let cached = cache.get("ok", TENANT, UserProvisioning::ExistingUser).await.unwrap();
         rendered.push(format!("{cache:?}\n{cached:?}\n{vrp:?}"));
 
         // bunq: context creation, signed calls, partner flow, a failure (tampered signature).
-        let client = BunqClient::new(config(Provider::Bunq, &bunq.base_url(), None))
-            .unwrap()
-            .with_session_interval(Duration::from_millis(10));
+        let client =
+            BunqClient::without_key(config(embed_sessions::bunq::Bunq, &bunq.base_url(), None))
+                .unwrap()
+                .with_session_interval(Duration::from_millis(10));
         let partner = client
             .context()
             .api_key(PARTNER_KEY)
             .store(FileStore::new(dir.join("partner.json")))
-            .open()
+            .send()
             .await
             .unwrap();
         let session = partner.session().await.unwrap();

@@ -4,7 +4,7 @@
 //! `ClientHooks::exec` for every request. The hook impl must sit in the crate that defines
 //! `Client` (orphan rule), so `cargo xtask codegen` emits, into each client's `generated.rs`,
 //! an `exec` that forwards to [`Hooks::exec`]. The facade plugs its [`Transport`] (retries,
-//! timeouts, tracing, bunq request signing and response verification) in here; a raw client
+//! timeouts, tracing, a provider's request signing and response checks) in here; a raw client
 //! built with `Hooks::default()` sends requests with plain `reqwest`.
 //!
 //! ```

@@ -244,17 +244,21 @@ async fn notification_filters_replace_on_post() {
 
 #[tokio::test]
 async fn the_facade_opens_a_context_and_provisions_a_user() {
+    use embed_sessions::Config;
     use embed_sessions::bunq::{BunqClient, ProvisionPoll, raw};
-    use embed_sessions::{Config, Provider};
     let sb = Sandbox::builder()
         .bunq_session_interval(Duration::ZERO)
         .bunq_provision_reads(2)
         .start()
         .await
         .unwrap();
-    let config = Config::builder(Provider::Bunq).base_url(sb.urls().bunq.clone()).build().unwrap();
+    let config = Config::builder(embed_sessions::bunq::Bunq)
+        .base_url(sb.urls().bunq.clone())
+        .build()
+        .unwrap();
     // The facade's own limiter would wait 30 s between the two session calls.
-    let client = BunqClient::new(config).unwrap().with_session_interval(Duration::from_millis(1));
+    let client =
+        BunqClient::without_key(config).unwrap().with_session_interval(Duration::from_millis(1));
     let partner = client.create_context("sandbox_partner_facade").await.unwrap();
     let session = partner.session().await.unwrap();
     assert!(session.user_id() > 0);
@@ -288,7 +292,7 @@ async fn the_facade_opens_a_context_and_provisions_a_user() {
 #[tokio::test]
 async fn unsigned_and_badly_signed_answers_on_request() {
     use embed_sessions::bunq::BunqClient;
-    use embed_sessions::{Config, Provider, RetryPolicy};
+    use embed_sessions::{Config, RetryPolicy};
     use embed_sessions_sandbox::{Fault, Target};
     let sb = sandbox(Duration::ZERO).await;
     let mut c = RawBunq::new(&sb.urls().bunq);
@@ -303,13 +307,14 @@ async fn unsigned_and_badly_signed_answers_on_request() {
     assert!(c.server_signed(&c.device("sandbox_key_sign_1").await), "used up: signed again");
     // The facade refuses both.
     for fault in ["unsigned", "bad-signature"] {
-        let config = Config::builder(Provider::Bunq)
+        let config = Config::builder(embed_sessions::bunq::Bunq)
             .base_url(sb.urls().bunq.clone())
             .retry(RetryPolicy::none())
             .build()
             .unwrap();
-        let client =
-            BunqClient::new(config).unwrap().with_session_interval(Duration::from_millis(1));
+        let client = BunqClient::without_key(config)
+            .unwrap()
+            .with_session_interval(Duration::from_millis(1));
         sb.add_fault_on(Target::Bunq, "/session-server", Fault::parse(fault).unwrap(), Some(1));
         let e = client.create_context("sandbox_key_sign_2").await.unwrap_err();
         assert!(e.to_string().to_lowercase().contains("signature"), "{fault}: {e}");

@@ -171,9 +171,9 @@ async fn a_reset_is_a_reset_from_the_header_too() {
 #[tokio::test]
 async fn the_facade_retries_through_a_503_and_reports_an_html_502() {
     use embed_sessions::vrplatform::VrPlatformClient;
-    use embed_sessions::{Config, ErrorKind, Provider, RetryPolicy};
+    use embed_sessions::{Config, ErrorKind, RetryPolicy};
     let sb = Sandbox::start().await.unwrap();
-    let config = Config::builder(Provider::VrPlatform)
+    let config = Config::builder(embed_sessions::vrplatform::VrPlatform)
         .api_key("provider-key")
         .base_url(sb.urls().vrplatform.clone())
         .retry(RetryPolicy::default().max_attempts(2))

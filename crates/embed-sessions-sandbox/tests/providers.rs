@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use embed_sessions::vlens::{AdminCredentials, VlensClient};
 use embed_sessions::vrplatform::VrPlatformClient;
-use embed_sessions::{Config, Provider, RetryPolicy, Secret};
+use embed_sessions::{Config, RetryPolicy, Secret};
 use embed_sessions_sandbox::Sandbox;
 use serde_json::{Value, json};
 
 const TENANT: &str = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
 
 fn vrp(sb: &Sandbox, key: &str) -> VrPlatformClient {
-    let config = Config::builder(Provider::VrPlatform)
+    let config = Config::builder(embed_sessions::vrplatform::VrPlatform)
         .api_key(key)
         .base_url(sb.urls().vrplatform.clone())
         .retry(RetryPolicy::none())
@@ -105,7 +105,7 @@ async fn vrplatform_tokens_last_15_minutes_and_open_their_tenant_only() {
             || payload["expiresAt"].as_str().unwrap().len() == 24
     );
     let bearer = VrPlatformClient::without_key(
-        Config::builder(Provider::VrPlatform)
+        Config::builder(embed_sessions::vrplatform::VrPlatform)
             .base_url(sb.urls().vrplatform.clone())
             .build()
             .unwrap(),
@@ -206,7 +206,7 @@ async fn request_bodies_that_do_not_match_the_spec_are_rejected_naming_the_field
 #[tokio::test]
 async fn vlens_sessions_invitations_templates_and_the_iframe_page() {
     let sb = Sandbox::start().await.unwrap();
-    let config = Config::builder(Provider::Vlens)
+    let config = Config::builder(embed_sessions::vlens::Vlens)
         .api_key("vlens-key")
         .base_url(sb.urls().vlens.clone())
         .build()

@@ -32,9 +32,9 @@ use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
 use aws_lc_rs::signature::{self, KeyPair as _, ParsedPublicKey};
 use base64::Engine as _;
 use criterion::{Criterion, criterion_group, criterion_main};
+use embed_sessions::Config;
 use embed_sessions::bunq::raw::{self, types};
 use embed_sessions::bunq::{BunqClient, BunqContext};
-use embed_sessions::{Config, Provider};
 use serde_json::json;
 use support::{Canned, Contender};
 
@@ -176,8 +176,13 @@ fn call(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let server = support::start_on(&rt, routes(&server_key));
     let base = format!("{}/v1", server.base_url);
-    let config = Config::builder(Provider::Bunq).base_url(&base).api_key(API_KEY).build().unwrap();
-    let client = BunqClient::new(config).unwrap().with_session_interval(Duration::from_millis(1));
+    let config = Config::builder(embed_sessions::bunq::Bunq)
+        .base_url(&base)
+        .api_key(API_KEY)
+        .build()
+        .unwrap();
+    let client =
+        BunqClient::without_key(config).unwrap().with_session_interval(Duration::from_millis(1));
     let ctx = rt.block_on(client.create_context(API_KEY)).unwrap();
     let http = reqwest::Client::builder()
         .connect_timeout(embed_sessions::DEFAULT_CONNECT_TIMEOUT)

@@ -25,9 +25,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use embed_sessions::Config;
 use embed_sessions::vlens::VlensClient;
-use embed_sessions::vrplatform::{SessionCache, VrPlatformClient};
-use embed_sessions::{Config, Provider};
+use embed_sessions::vrplatform::{SessionCache, UserProvisioning, VrPlatformClient};
 use serde_json::json;
 use support::{BenchServer, Canned, Contender};
 
@@ -61,7 +61,7 @@ fn routes() -> HashMap<String, Canned> {
 }
 
 /// The facade as a user gets it: default retry policy (3 attempts), timeouts, body limit.
-fn config(provider: Provider, base: &str) -> Config {
+fn config<P: embed_sessions::Provider>(provider: P, base: &str) -> Config<P> {
     Config::builder(provider).api_key(API_KEY).base_url(base).build().unwrap()
 }
 
@@ -136,7 +136,9 @@ async fn vrplatform_raw(raw: &embed_sessions::vrplatform::raw::Client) {
 fn vrplatform(c: &mut Criterion) {
     let rt = current_thread();
     let server = support::start_on(&rt, routes());
-    let facade = &VrPlatformClient::new(config(Provider::VrPlatform, &server.base_url)).unwrap();
+    let facade =
+        &VrPlatformClient::new(config(embed_sessions::vrplatform::VrPlatform, &server.base_url))
+            .unwrap();
     let raw = &embed_sessions::vrplatform::raw::Client::new_with_client(
         &server.base_url,
         plain_reqwest(),
@@ -226,7 +228,7 @@ async fn vlens_raw(raw: &embed_sessions::vlens::raw::Client) {
 fn vlens(c: &mut Criterion) {
     let rt = current_thread();
     let server = support::start_on(&rt, routes());
-    let facade = &VlensClient::new(config(Provider::Vlens, &server.base_url)).unwrap();
+    let facade = &VlensClient::new(config(embed_sessions::vlens::Vlens, &server.base_url)).unwrap();
     let raw = &embed_sessions::vlens::raw::Client::new_with_client(
         &server.base_url,
         plain_reqwest(),
@@ -277,7 +279,9 @@ fn cold_fan_out(
                 let tasks: Vec<_> = (0..callers)
                     .map(|_| {
                         let cache = cache.clone();
-                        tokio::spawn(async move { cache.get("cold-user", TENANT, false).await })
+                        tokio::spawn(async move {
+                            cache.get("cold-user", TENANT, UserProvisioning::ExistingUser).await
+                        })
                     })
                     .collect();
                 for t in tasks {
@@ -285,7 +289,8 @@ fn cold_fan_out(
                 }
             }
             Callers::Joined => {
-                let gets = (0..callers).map(|_| cache.get("cold-user", TENANT, false));
+                let gets = (0..callers)
+                    .map(|_| cache.get("cold-user", TENANT, UserProvisioning::ExistingUser));
                 for got in futures::future::join_all(gets).await {
                     black_box(got.unwrap());
                 }
@@ -304,13 +309,15 @@ fn cold_fan_out(
 fn cache(c: &mut Criterion) {
     let rt = current_thread();
     let local = support::start_on(&rt, routes());
-    let client = VrPlatformClient::new(config(Provider::VrPlatform, &local.base_url)).unwrap();
+    let client =
+        VrPlatformClient::new(config(embed_sessions::vrplatform::VrPlatform, &local.base_url))
+            .unwrap();
     let cache = SessionCache::new(client);
-    rt.block_on(cache.get(SUB, TENANT, false)).unwrap();
+    rt.block_on(cache.get(SUB, TENANT, UserProvisioning::ExistingUser)).unwrap();
     let mut g = c.benchmark_group("vrplatform_cache");
     g.bench_function("hit", |b| {
         b.to_async(&rt).iter(|| async {
-            black_box(cache.get(SUB, TENANT, false).await.unwrap());
+            black_box(cache.get(SUB, TENANT, UserProvisioning::ExistingUser).await.unwrap());
         })
     });
 
@@ -320,7 +327,9 @@ fn cache(c: &mut Criterion) {
     let mt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let server = support::start(routes());
-    let client = VrPlatformClient::new(config(Provider::VrPlatform, &server.base_url)).unwrap();
+    let client =
+        VrPlatformClient::new(config(embed_sessions::vrplatform::VrPlatform, &server.base_url))
+            .unwrap();
     cold_fan_out(&mt, &server, &client, 1, Callers::Tasks); // opens the pooled connection
     g.sample_size(30);
     g.bench_function("cold_1000", |b| {
@@ -364,7 +373,9 @@ fn cache(c: &mut Criterion) {
 
     // The same with an upstream that takes UPSTREAM_DELAY to answer.
     let slow = support::start_with_delay(routes(), UPSTREAM_DELAY);
-    let client = VrPlatformClient::new(config(Provider::VrPlatform, &slow.base_url)).unwrap();
+    let client =
+        VrPlatformClient::new(config(embed_sessions::vrplatform::VrPlatform, &slow.base_url))
+            .unwrap();
     cold_fan_out(&mt, &slow, &client, 1, Callers::Tasks);
     let mut g = c.benchmark_group("vrplatform_cache_5ms");
     g.sample_size(30);

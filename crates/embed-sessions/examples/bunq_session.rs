@@ -11,8 +11,9 @@
 //! private key and tokens). Later runs reuse it: no installation, no device, and no new session
 //! while the stored one is valid. Without `BUNQ_BASE_URL` the sandbox is used.
 
+use embed_sessions::Config;
+use embed_sessions::bunq::Bunq;
 use embed_sessions::bunq::{self, BunqClient, FileStore};
-use embed_sessions::{Config, Provider};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,17 +22,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     // The sandbox unless BUNQ_BASE_URL says otherwise. BUNQ_API_KEY is needed only to create
     // the context: once stored, the file holds the key.
-    let mut config =
-        Config::builder(Provider::Bunq).base_url(bunq::SANDBOX_URL).base_url_from_env()?;
+    let mut config = Config::builder(Bunq).base_url(bunq::SANDBOX_URL).base_url_from_env()?;
     if let Ok(key) = std::env::var("BUNQ_API_KEY")
         && !key.is_empty()
     {
         config = config.api_key(key);
     }
     let config = config.build()?;
-    let client = BunqClient::new(config)?.with_device_description("embed-sessions example");
+    // Without a key of its own, the client opens the stored context with the file's key.
+    let client = BunqClient::without_key(config)?.with_device_description("embed-sessions example");
     let run = async {
-        let ctx = client.context().store(FileStore::new(&path)).open().await?;
+        let ctx = client.context().store(FileStore::new(&path)).send().await?;
         let session = ctx.session().await?;
         println!(
             "{} context in {path}: device {}, session {} for {} {} (user id {}), expires {}",

@@ -21,15 +21,24 @@
 //! # Ok(()) }
 //! ```
 
+//! Every provider has the same shape: `<P>Client::new(Config::builder(<P>)...build()?)` or
+//! `<P>Client::from_env()`, builders that end in `.send()`, sessions named `<P>Session` with
+//! `token()` (and `expires_at()`, `iframe_url()` where the provider has them), and typed
+//! reasons read with [`Error::reason_as`]. A configuration is typed by its provider, so one
+//! made for another provider does not compile:
+//!
+//! ```compile_fail
+//! # #[cfg(all(feature = "vlens", feature = "vrplatform"))] {
+//! use embed_sessions::Config;
+//! use embed_sessions::{vlens::VlensClient, vrplatform::VrPlatform};
+//! let config = Config::builder(VrPlatform).api_key("K").build().unwrap();
+//! let client = VlensClient::new(config); // expected `Config<Vlens>`, found `Config<VrPlatform>`
+//! # }
+//! ```
+
 #![warn(missing_docs)]
 
-mod config;
-mod error;
-mod redact;
-mod retry;
-mod secret;
-mod transport;
-mod validate;
+pub mod core;
 
 #[cfg(feature = "bunq")]
 pub mod bunq;
@@ -38,10 +47,8 @@ pub mod vlens;
 #[cfg(feature = "vrplatform")]
 pub mod vrplatform;
 
-pub use config::{
-    Config, ConfigBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT,
-    Provider, USER_AGENT,
+pub use crate::core::{
+    ApiError, Config, ConfigBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_TIMEOUT, Descriptor, Error, ErrorKind, Provider, ProviderReason, Reason, RetryPolicy,
+    Secret, USER_AGENT,
 };
-pub use error::{ApiError, Error, ErrorKind, Reason};
-pub use retry::RetryPolicy;
-pub use secret::Secret;

@@ -15,10 +15,10 @@ use bunq_server::{
     PERSON_KEY, SignMode, error_body,
 };
 use embed_sessions::bunq::{
-    self, BunqClient, BunqReason, BunqUser, ContextStore, FileStore, ProvisionPoll, Session,
+    self, BunqClient, BunqReason, BunqSession, BunqUser, ContextStore, FileStore, ProvisionPoll,
     SessionRateLimit, StoreFuture, StoredContext, raw::types,
 };
-use embed_sessions::{Config, ErrorKind, Provider, Reason, RetryPolicy};
+use embed_sessions::{Config, ErrorKind, RetryPolicy};
 use serde_json::{Value, json};
 
 const LIST_URL: &str = "GET /user/{id}/notification-filter-url";
@@ -37,13 +37,13 @@ fn client(server: &FakeBunq) -> BunqClient {
 }
 
 fn client_with(server: &FakeBunq, retry: RetryPolicy) -> BunqClient {
-    let config = Config::builder(Provider::Bunq)
+    let config = Config::builder(embed_sessions::bunq::Bunq)
         .base_url(server.base_url())
         .retry(retry)
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    BunqClient::new(config).unwrap().with_session_interval(Duration::from_millis(20))
+    BunqClient::without_key(config).unwrap().with_session_interval(Duration::from_millis(20))
 }
 
 /// A directory removed when dropped.
@@ -81,10 +81,7 @@ fn stored_json(path: &Path) -> Value {
 }
 
 fn api_reason(e: &embed_sessions::Error) -> Option<BunqReason> {
-    match e.reason()? {
-        Reason::Bunq(r) => Some(*r),
-        _ => None,
-    }
+    e.reason_as::<BunqReason>().copied()
 }
 
 fn url_rule(category: &str, target: &str) -> types::NotificationFilterUrlRule {
@@ -216,7 +213,7 @@ const SEED_SESSION: &str = r#"{
     ]
 }"#;
 
-fn check_seed_session(s: &Session, created: chrono::DateTime<chrono::Utc>) {
+fn check_seed_session(s: &BunqSession, created: chrono::DateTime<chrono::Utc>) {
     assert_eq!(s.id(), 2173);
     assert_eq!(
         s.token().expose(),
@@ -238,8 +235,8 @@ fn the_seed_session_and_a_reordered_copy_give_the_same_session() {
     let mut reordered = seed.clone();
     reordered.response.reverse();
     reordered.response.swap(0, 1); // [Token, UserApiKey, Id]
-    let a = Session::from_response(seed, created).unwrap();
-    let b = Session::from_response(reordered, created).unwrap();
+    let a = BunqSession::from_response(seed, created).unwrap();
+    let b = BunqSession::from_response(reordered, created).unwrap();
     check_seed_session(&a, created);
     check_seed_session(&b, created);
     assert!(!format!("{a:?}").contains("f981bd6d"), "{a:?}");
@@ -248,13 +245,13 @@ fn the_seed_session_and_a_reordered_copy_give_the_same_session() {
     let mut short: Value = serde_json::from_str(SEED_SESSION).unwrap();
     short["Response"][2]["UserApiKey"]["requested_by_user"]["UserCompany"]["session_timeout"] =
         json!(3600);
-    let s = Session::from_response(serde_json::from_value(short).unwrap(), created).unwrap();
+    let s = BunqSession::from_response(serde_json::from_value(short).unwrap(), created).unwrap();
     assert_eq!(s.expires_at(), created + chrono::Duration::seconds(3600));
 
     // No user object, or two, is an error, not a guess.
     let mut none: types::SessionServerResponse = serde_json::from_str(SEED_SESSION).unwrap();
     none.response.pop();
-    let e = Session::from_response(none, created).unwrap_err();
+    let e = BunqSession::from_response(none, created).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnexpectedResponse);
     assert!(e.to_string().contains("0 user objects"), "{e}");
 }
@@ -277,13 +274,13 @@ async fn a_stored_context_is_restored_without_installation_or_device_calls() {
     let dir = TempDir::new("restore");
     let path = dir.file("ctx.json");
     let first = client(&server);
-    let ctx = first.context().api_key(PERSON_KEY).store(FileStore::new(&path)).open().await;
+    let ctx = first.context().api_key(PERSON_KEY).store(FileStore::new(&path)).send().await;
     let ctx = ctx.unwrap();
     let session = ctx.session().await.unwrap();
     assert_eq!(server.hits("POST /installation"), 1);
 
     // Another process: a new client, the same file, no key given (it is in the file).
-    let again = client(&server).context().store(FileStore::new(&path)).open().await.unwrap();
+    let again = client(&server).context().store(FileStore::new(&path)).send().await.unwrap();
     assert_eq!(server.hits("POST /installation"), 1, "no new installation");
     assert_eq!(server.hits("POST /device-server"), 1, "no new device");
     assert_eq!(server.hits("POST /session-server"), 1, "the session is reused while valid");
@@ -298,7 +295,7 @@ async fn a_stored_context_is_restored_without_installation_or_device_calls() {
         .context()
         .api_key(PARTNER_KEY)
         .store(FileStore::new(&path))
-        .open()
+        .send()
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
@@ -312,14 +309,14 @@ async fn an_expired_or_expiring_session_is_renewed_and_saved() {
     let dir = TempDir::new("expired");
     let path = dir.file("ctx.json");
     let client = client(&server);
-    client.context().api_key(PERSON_KEY).store(FileStore::new(&path)).open().await.unwrap();
+    client.context().api_key(PERSON_KEY).store(FileStore::new(&path)).send().await.unwrap();
     let old_session = stored_json(&path)["session"]["id"].clone();
 
     // The stored session expired while the process was down.
     let mut json = stored_json(&path);
     json["session"]["expires_at"] = json!("2020-01-01T00:00:00Z");
     std::fs::write(&path, json.to_string()).unwrap();
-    let ctx = client.context().store(FileStore::new(&path)).open().await.unwrap();
+    let ctx = client.context().store(FileStore::new(&path)).send().await.unwrap();
     assert_eq!(server.hits("POST /installation"), 1);
     assert_eq!(server.hits("POST /device-server"), 1);
     assert_eq!(server.hits("POST /session-server"), 2, "renewed on open");
@@ -385,9 +382,10 @@ async fn a_401_renews_the_session_once_and_repeats_the_call_once() {
 #[tokio::test]
 async fn session_calls_are_spaced_by_the_clients_shared_limiter() {
     let server = start().await;
-    let config = Config::builder(Provider::Bunq).base_url(server.base_url()).build().unwrap();
+    let config =
+        Config::builder(embed_sessions::bunq::Bunq).base_url(server.base_url()).build().unwrap();
     let interval = Duration::from_millis(400);
-    let waiting = BunqClient::new(config.clone()).unwrap().with_session_interval(interval);
+    let waiting = BunqClient::without_key(config.clone()).unwrap().with_session_interval(interval);
 
     // Two contexts (two API keys) from one client: the second session call waits its turn.
     let started = Instant::now();
@@ -401,7 +399,7 @@ async fn session_calls_are_spaced_by_the_clients_shared_limiter() {
     assert_ne!(a.session().await.unwrap().user_id(), b.session().await.unwrap().user_id());
 
     // Set to fail instead: a clear error, nothing sent to /session-server.
-    let failing = BunqClient::new(config.clone())
+    let failing = BunqClient::without_key(config.clone())
         .unwrap()
         .with_session_interval(Duration::from_secs(30))
         .with_session_rate_limit(SessionRateLimit::Fail);
@@ -414,7 +412,8 @@ async fn session_calls_are_spaced_by_the_clients_shared_limiter() {
     assert_eq!(server.hits("POST /session-server"), 3);
 
     // The limiter belongs to a client, not to the process: another client is not held up.
-    let other = BunqClient::new(config).unwrap().with_session_rate_limit(SessionRateLimit::Fail);
+    let other =
+        BunqClient::without_key(config).unwrap().with_session_rate_limit(SessionRateLimit::Fail);
     other.create_context(PARTNER_KEY).await.unwrap();
 }
 
@@ -571,12 +570,14 @@ async fn a_provision_that_never_becomes_ready_gives_up_at_the_deadline() {
 async fn a_429_is_retried_after_the_rate_window() {
     // The default policy of a bunq client waits bunq's documented 3 s window.
     let server = start().await;
-    let default = BunqClient::new(Config::builder(Provider::Bunq).build().unwrap()).unwrap();
-    assert_eq!(default.config().retry_policy(), None);
+    let default =
+        BunqClient::without_key(Config::builder(embed_sessions::bunq::Bunq).build().unwrap())
+            .unwrap();
     assert_eq!(default.retry_policy(), bunq::default_retry_policy());
     // A policy chosen on purpose is kept, even when it equals the generic default.
-    let chosen = Config::builder(Provider::Bunq).retry(RetryPolicy::default()).build().unwrap();
-    assert_eq!(BunqClient::new(chosen).unwrap().retry_policy(), RetryPolicy::default());
+    let chosen =
+        Config::builder(embed_sessions::bunq::Bunq).retry(RetryPolicy::default()).build().unwrap();
+    assert_eq!(BunqClient::without_key(chosen).unwrap().retry_policy(), RetryPolicy::default());
     assert_eq!(
         bunq::default_retry_policy(),
         RetryPolicy::default().default_retry_after_429(Some(Duration::from_secs(3)))
@@ -643,7 +644,7 @@ async fn context_files_refuse_corruption_other_environments_and_never_tear() {
     let path = dir.file("nested/ctx.json");
     let client = client(&server);
     let ctx =
-        client.context().api_key(PERSON_KEY).store(FileStore::new(&path)).open().await.unwrap();
+        client.context().api_key(PERSON_KEY).store(FileStore::new(&path)).send().await.unwrap();
     let good = std::fs::read(&path).unwrap();
     let hits = server.total_hits();
 
@@ -659,7 +660,7 @@ async fn context_files_refuse_corruption_other_environments_and_never_tear() {
     // Truncated: a clear error naming the file; the file is left as it is; nothing is sent.
     let truncated = &good[..good.len() / 2];
     std::fs::write(&path, truncated).unwrap();
-    let e = client.context().store(FileStore::new(&path)).open().await.unwrap_err();
+    let e = client.context().store(FileStore::new(&path)).send().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Store);
     let text = e.to_string();
     assert!(text.contains(&path.display().to_string()), "{text}");
@@ -677,8 +678,10 @@ async fn context_files_refuse_corruption_other_environments_and_never_tear() {
     sandbox["environment"] = json!("sandbox");
     sandbox["base_url"] = json!(bunq::SANDBOX_URL);
     std::fs::write(&path, sandbox.to_string()).unwrap();
-    let production = BunqClient::new(Config::builder(Provider::Bunq).build().unwrap()).unwrap();
-    let e = production.context().store(FileStore::new(&path)).open().await.unwrap_err();
+    let production =
+        BunqClient::without_key(Config::builder(embed_sessions::bunq::Bunq).build().unwrap())
+            .unwrap();
+    let e = production.context().store(FileStore::new(&path)).send().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     let text = e.to_string();
     assert!(text.contains("holds a bunq sandbox context") && text.contains("production"), "{text}");
@@ -714,16 +717,17 @@ async fn context_files_refuse_corruption_other_environments_and_never_tear() {
 #[test]
 fn configuration_mistakes_are_caught_before_sending() {
     let sandbox_key_in_production =
-        Config::builder(Provider::Bunq).api_key("sandbox_abc").build().unwrap();
-    let e = BunqClient::new(sandbox_key_in_production).unwrap_err();
+        Config::builder(embed_sessions::bunq::Bunq).api_key("sandbox_abc").build().unwrap();
+    let e = BunqClient::without_key(sandbox_key_in_production).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.to_string().contains("sandbox API key"), "{e}");
     assert!(!e.to_string().contains("sandbox_abc"));
 
-    let vlens = Config::builder(Provider::Vlens).api_key("k").build().unwrap();
-    assert!(BunqClient::new(vlens).is_err());
+    // A Vlens configuration for a bunq client does not compile (`Config<Vlens>`).
 
-    let client = BunqClient::new(Config::builder(Provider::Bunq).build().unwrap()).unwrap();
+    let client =
+        BunqClient::without_key(Config::builder(embed_sessions::bunq::Bunq).build().unwrap())
+            .unwrap();
     let e = client.clone().with_permitted_ips(["10.0.0.1", "::1"]).unwrap_err();
     assert_eq!(e.field(), Some("permitted_ips"));
     assert!(client.with_permitted_ips(["10.0.0.1", "*"]).is_ok());

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use embed_sessions::Config;
 use embed_sessions::bunq::{BunqClient, ContextStore, FileStore, StoredContext};
-use embed_sessions::{Config, Provider};
 use embed_sessions_sandbox::Sandbox;
 
 /// A person's own key in the sandbox (a key containing `person` is a `UserPerson`).
@@ -28,9 +28,10 @@ fn dir(tag: &str) -> PathBuf {
 /// A complete context stored at `path`, made against the sandbox's bunq.
 async fn stored_context(path: &Path) -> BunqClient {
     let server = Sandbox::start().await.unwrap();
-    let config = Config::builder(Provider::Bunq).base_url(&server.urls().bunq).build().unwrap();
-    let client = BunqClient::new(config).unwrap();
-    client.context().api_key(PERSON_KEY).store(FileStore::new(path)).open().await.unwrap();
+    let config =
+        Config::builder(embed_sessions::bunq::Bunq).base_url(&server.urls().bunq).build().unwrap();
+    let client = BunqClient::without_key(config).unwrap();
+    client.context().api_key(PERSON_KEY).store(FileStore::new(path)).send().await.unwrap();
     // The server may go; restoring needs no network.
     std::mem::forget(server);
     client

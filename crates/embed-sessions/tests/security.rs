@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use embed_sessions::bunq::{BunqClient, FileStore, ProvisionPoll, raw::types as bunq_types};
 use embed_sessions::vlens::{AdminCredentials, VlensClient};
-use embed_sessions::{Config, Error, ErrorKind, Provider, RetryPolicy};
+use embed_sessions::{Config, Error, ErrorKind, RetryPolicy};
 use embed_sessions_sandbox::Sandbox;
 use httpmock::MockServer;
 use serde_json::json;
@@ -35,7 +35,7 @@ fn everything(e: &Error) -> String {
 
 fn vlens(server: &MockServer) -> VlensClient {
     common::global_logs();
-    let config = Config::builder(Provider::Vlens)
+    let config = Config::builder(embed_sessions::vlens::Vlens)
         .api_key(VLENS_KEY)
         .base_url(server.base_url())
         .retry(RetryPolicy::none())
@@ -119,14 +119,14 @@ fn total_hits(server: &Sandbox) -> usize {
 }
 
 fn bunq_client(server: &Sandbox, key: Option<&str>) -> BunqClient {
-    let mut builder = Config::builder(Provider::Bunq)
+    let mut builder = Config::builder(embed_sessions::bunq::Bunq)
         .base_url(&server.urls().bunq)
         .timeout(Duration::from_secs(1))
         .retry(RetryPolicy::none());
     if let Some(key) = key {
         builder = builder.api_key(key);
     }
-    BunqClient::new(builder.build().unwrap()).unwrap()
+    BunqClient::without_key(builder.build().unwrap()).unwrap()
 }
 
 /// Finding 3 (bunq): a correctly signed session with a huge `session_timeout` panicked in
@@ -172,17 +172,17 @@ async fn a_stored_context_is_refused_for_another_configured_key() {
     let dir = TempDir::new("other-key");
     let path = dir.0.join("ctx.json");
     let made = bunq_client(&server, Some(PERSON_KEY)).with_session_interval(Duration::ZERO);
-    made.context().store(FileStore::new(&path)).open().await.unwrap();
+    made.context().store(FileStore::new(&path)).send().await.unwrap();
     let before = total_hits(&server);
     // BUNQ_API_KEY=other: the configured key differs, no key given to the builder.
     let other = bunq_client(&server, Some("other_key_0123456789"));
-    let e = other.context().store(FileStore::new(&path)).open().await.unwrap_err();
+    let e = other.context().store(FileStore::new(&path)).send().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config, "{e:?}");
     assert!(e.to_string().contains("another API key"), "{e}");
     assert_eq!(total_hits(&server), before, "nothing was sent");
     // With no key configured at all, the stored one is the context's key.
     let keyless = bunq_client(&server, None).with_session_interval(Duration::ZERO);
-    keyless.context().store(FileStore::new(&path)).open().await.unwrap();
+    keyless.context().store(FileStore::new(&path)).send().await.unwrap();
 }
 
 #[cfg(unix)]
@@ -195,14 +195,14 @@ mod planted_files {
     async fn real_context(server: &Sandbox, dir: &TempDir) -> PathBuf {
         let path = dir.0.join("real.json");
         let client = bunq_client(server, Some(PERSON_KEY)).with_session_interval(Duration::ZERO);
-        client.context().store(FileStore::new(&path)).open().await.unwrap();
+        client.context().store(FileStore::new(&path)).send().await.unwrap();
         path
     }
 
     async fn open_err(server: &Sandbox, path: &std::path::Path) -> Error {
         let before = total_hits(server);
         let client = bunq_client(server, Some(PERSON_KEY));
-        let e = client.context().store(FileStore::new(path)).open().await.unwrap_err();
+        let e = client.context().store(FileStore::new(path)).send().await.unwrap_err();
         assert_eq!(total_hits(server), before, "nothing was sent for {}", path.display());
         assert_eq!(e.kind(), ErrorKind::Store, "{e:?}");
         assert!(e.to_string().contains(&path.display().to_string()), "{e}");
@@ -246,7 +246,7 @@ mod planted_files {
             .with_session_interval(Duration::ZERO)
             .context()
             .store(FileStore::new(&real))
-            .open()
+            .send()
             .await
             .unwrap();
     }
@@ -313,7 +313,7 @@ async fn echoed_credentials_are_scrubbed_from_messages_and_details() {
 /// Finding 6: a bad base URL echoed its password.
 #[test]
 fn a_bad_base_url_never_echoes_its_password() {
-    let e = Config::builder(Provider::VrPlatform)
+    let e = Config::builder(embed_sessions::vrplatform::VrPlatform)
         .api_key("K")
         .base_url("https://admin:S3CRET@host:99999")
         .build()

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use embed_sessions::vlens::{AdminCredentials, VlensClient, VlensReason, raw};
-use embed_sessions::{Config, ErrorKind, Provider, Reason, RetryPolicy};
+use embed_sessions::{Config, ErrorKind, RetryPolicy};
 use httpmock::MockServer;
 use raw::mock::MockServerExt;
 use raw::types;
@@ -28,7 +28,7 @@ fn fast_retries() -> RetryPolicy {
 fn client(server: &MockServer) -> VlensClient {
     // Every test's traces are captured, so the redaction test sees a full run's output.
     common::global_logs();
-    let config = Config::builder(Provider::Vlens)
+    let config = Config::builder(embed_sessions::vlens::Vlens)
         .api_key(API_KEY)
         .base_url(server.base_url())
         .retry(fast_retries())
@@ -167,7 +167,7 @@ async fn envelope_cases() {
     let e = r.unwrap_err();
     assert_eq!(hits, 1);
     assert_eq!(e.kind(), ErrorKind::Api);
-    assert_eq!(e.reason(), Some(&Reason::Vlens(VlensReason::ImageQuality)));
+    assert_eq!(e.reason_as(), Some(&VlensReason::ImageQuality));
     let api = e.api_error().unwrap();
     assert_eq!(api.code.as_deref(), Some("1050"));
     assert_eq!(api.message.as_deref(), Some("Image quality too low for OCR extraction"));
@@ -188,7 +188,7 @@ async fn envelope_cases() {
     let (r, _) =
         auth_session_result(json!({"error_code": 9999, "error_message": "nope"}), 200).await;
     let e = r.unwrap_err();
-    assert_eq!(e.reason(), Some(&Reason::Vlens(VlensReason::Other)));
+    assert_eq!(e.reason_as(), Some(&VlensReason::Other));
     assert_eq!(e.api_error().unwrap().code.as_deref(), Some("9999"));
 }
 
@@ -200,7 +200,7 @@ async fn http_error_statuses_are_typed_and_never_panic() {
             .await;
     let e = r.unwrap_err();
     assert_eq!((e.kind(), e.status(), hits), (ErrorKind::Api, Some(401), 1));
-    assert_eq!(e.reason(), Some(&Reason::Vlens(VlensReason::Unauthorized)));
+    assert_eq!(e.reason_as(), Some(&VlensReason::Unauthorized));
     assert!(e.to_string().contains("check VLENS_API_KEY"), "{e}");
     // 500 with JSON: not retried, status kept.
     let (r, hits) =
@@ -470,7 +470,7 @@ async fn does_not_retry_400_and_stops_at_the_attempt_limit() {
         when.path("/api/IdentityUserSession/CreateAuthSession");
         then.status(503);
     });
-    let config = Config::builder(Provider::Vlens)
+    let config = Config::builder(embed_sessions::vlens::Vlens)
         .api_key(API_KEY)
         .base_url(server.base_url())
         .retry(fast_retries().max_attempts(4))
@@ -487,7 +487,7 @@ async fn does_not_retry_400_and_stops_at_the_attempt_limit() {
         when.path("/api/IdentityUserSession/CreateAuthSession");
         then.status(503);
     });
-    let config = Config::builder(Provider::Vlens)
+    let config = Config::builder(embed_sessions::vlens::Vlens)
         .api_key(API_KEY)
         .base_url(server.base_url())
         .retry(RetryPolicy::none())
@@ -550,17 +550,25 @@ async fn bad_input_is_rejected_before_any_request() {
         "not a url",
         "https://user:pw@api.vlenseg.com",
     ] {
-        let e =
-            Config::builder(Provider::Vlens).api_key(API_KEY).base_url(url).build().unwrap_err();
+        let e = Config::builder(embed_sessions::vlens::Vlens)
+            .api_key(API_KEY)
+            .base_url(url)
+            .build()
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config, "{url}");
         assert!(!e.to_string().contains("pw@"), "{e}");
     }
     for url in
         ["http://127.0.0.1:9", "http://localhost:9", "http://[::1]:9", "https://api.vlenseg.com/"]
     {
-        Config::builder(Provider::Vlens).api_key(API_KEY).base_url(url).build().unwrap();
+        Config::builder(embed_sessions::vlens::Vlens)
+            .api_key(API_KEY)
+            .base_url(url)
+            .build()
+            .unwrap();
     }
-    let e = VlensClient::new(Config::builder(Provider::Vlens).build().unwrap()).unwrap_err();
+    let e = VlensClient::new(Config::builder(embed_sessions::vlens::Vlens).build().unwrap())
+        .unwrap_err();
     assert!(e.to_string().contains("VLENS_API_KEY"), "{e}");
 }
 
@@ -598,7 +606,7 @@ fn secrets_never_show_in_debug_display_or_traces() {
         let err = vlens.auth_session().email("a@b.co").send().await.unwrap_err();
         rendered += &format!(
             "{vlens:?}\n{:?}\n{session:?}\n{session2:?}\n{err}\n{err:?}\n",
-            vlens.config()
+            vlens.base_url()
         );
         rendered += &format!("{:?}", AdminCredentials::new("acme", "u", PASSWORD));
         // Truncated success body carrying a token: the excerpt redacts it.

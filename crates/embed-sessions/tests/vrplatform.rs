@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use embed_sessions::vrplatform::{
-    SessionCache, VrPlatformClient, VrPlatformReason, VrPlatformSession, raw,
+    SessionCache, UserProvisioning, VrPlatform, VrPlatformClient, VrPlatformReason,
+    VrPlatformSession, raw,
 };
-use embed_sessions::{Config, Error, ErrorKind, Provider, Reason, RetryPolicy};
+use embed_sessions::{Config, Error, ErrorKind, ProviderReason, RetryPolicy};
 use httpmock::MockServer;
 use raw::mock::MockServerExt;
 use raw::types;
@@ -23,10 +24,10 @@ const TENANT: &str = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
 const OTHER_TENANT: &str = "0b7c1a52-3f9e-4d61-9a8b-2c4d6e8f0a1b";
 const USER: &str = "11111111-1111-4111-8111-111111111111";
 
-fn config(server: &MockServer) -> Config {
+fn config(server: &MockServer) -> Config<VrPlatform> {
     // Every test's traces are captured, so the redaction test sees a full run's output.
     common::global_logs();
-    Config::builder(Provider::VrPlatform)
+    Config::builder(VrPlatform)
         .api_key(API_KEY)
         .base_url(server.base_url())
         .retry(RetryPolicy::none())
@@ -74,10 +75,7 @@ fn assert_no_secret(what: &str, text: &str) {
 }
 
 fn vrp_reason(e: &Error) -> Option<VrPlatformReason> {
-    match e.reason() {
-        Some(Reason::VrPlatform(r)) => Some(*r),
-        _ => None,
-    }
+    e.reason_as::<VrPlatformReason>().copied()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -113,7 +111,7 @@ async fn embed_session_wire_format_without_auto_provision() {
         .await
         .expect("session issued");
     mock.assert_calls_async(1).await;
-    assert_eq!(session.access_token().expose(), TOKEN);
+    assert_eq!(session.token().expose(), TOKEN);
     assert_eq!(session.tenant_id(), tenant());
     assert_eq!(session.user_id().to_string(), USER);
     assert_eq!(rfc3339(session.expires_at()), body.expires_at);
@@ -282,7 +280,7 @@ async fn each_documented_failure_is_its_own_reason_with_a_hint() {
 
 #[test]
 fn the_cli_line_reads_well() {
-    let r = VrPlatformReason::from_response(401, "Unknown embedded user");
+    let r = VrPlatformReason::from_response(401, None, Some("Unknown embedded user"));
     assert_eq!(
         format!("vrplatform: {r} (401): {}", r.hint().unwrap()),
         "vrplatform: unknown embedded user (401): enable autoProvision or create the user first"
@@ -371,7 +369,7 @@ async fn malformed_replies_are_typed_errors_with_their_status() {
         assert_eq!(e.kind(), ErrorKind::UnexpectedResponse, "{status} {body}: {e}");
         assert_eq!(e.status(), Some(status), "{status} {body}: {e}");
         assert!(e.body_excerpt().is_some(), "{e:?}");
-        assert_eq!(e.provider(), Some(Provider::VrPlatform));
+        assert_eq!(e.provider(), Some("vrplatform"));
         assert_no_secret("error", &format!("{e} {e:?}"));
     }
 }
@@ -442,7 +440,7 @@ async fn bad_input_is_rejected_before_any_request() {
         assert_eq!(e.attempts(), 0);
 
         if let (Some(s), Some(t)) = (sub, tenant_id) {
-            let e = cache.get(s, t, false).await.unwrap_err();
+            let e = cache.get(s, t, UserProvisioning::ExistingUser).await.unwrap_err();
             assert_eq!(e.field(), Some(field));
         }
     }
@@ -454,14 +452,13 @@ async fn bad_input_is_rejected_before_any_request() {
 
 #[test]
 fn configuration_is_checked() {
-    let e =
-        VrPlatformClient::new(Config::builder(Provider::VrPlatform).build().unwrap()).unwrap_err();
+    let e = VrPlatformClient::new(Config::builder(VrPlatform).build().unwrap()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.to_string().contains("VRPLATFORM_API_KEY"), "{e}");
-    let vlens = Config::builder(Provider::Vlens).api_key("k").build().unwrap();
-    assert_eq!(VrPlatformClient::new(vlens).unwrap_err().kind(), ErrorKind::Config);
+    // A Vlens configuration for this client does not compile (`Config<Vlens>` is not a
+    // `Config<VrPlatform>`): see the `compile_fail` example on `embed_sessions::Config`.
     let plain_http =
-        Config::builder(Provider::VrPlatform).api_key("k").base_url("http://example.com").build();
+        Config::builder(VrPlatform).api_key("k").base_url("http://example.com").build();
     assert_eq!(plain_http.unwrap_err().kind(), ErrorKind::Config);
 }
 
@@ -518,7 +515,7 @@ async fn one_thousand_concurrent_callers_cause_one_request() {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..1000 {
         let cache = cache.clone();
-        tasks.spawn(async move { cache.get("u-1", TENANT, false).await });
+        tasks.spawn(async move { cache.get("u-1", TENANT, UserProvisioning::ExistingUser).await });
     }
     let mut sessions: Vec<Arc<VrPlatformSession>> = Vec::new();
     while let Some(r) = tasks.join_next().await {
@@ -526,10 +523,10 @@ async fn one_thousand_concurrent_callers_cause_one_request() {
     }
     assert_eq!(sessions.len(), 1000);
     assert!(sessions.iter().all(|s| Arc::ptr_eq(s, &sessions[0])));
-    assert_eq!(sessions[0].access_token().expose(), format!("{TOKEN}-u-1"));
+    assert_eq!(sessions[0].token().expose(), format!("{TOKEN}-u-1"));
     mock.assert_calls_async(1).await;
     // And later callers hit the cache.
-    let again = cache.get("u-1", TENANT, false).await.unwrap();
+    let again = cache.get("u-1", TENANT, UserProvisioning::ExistingUser).await.unwrap();
     assert!(Arc::ptr_eq(&again, &sessions[0]));
     mock.assert_calls_async(1).await;
     assert_eq!(cache.len(), 1);
@@ -545,17 +542,17 @@ async fn different_keys_fetch_separately_and_do_not_wait_on_each_other() {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..50 {
         let c = cache.clone();
-        tasks.spawn(async move { c.get("slow", TENANT, false).await });
+        tasks.spawn(async move { c.get("slow", TENANT, UserProvisioning::ExistingUser).await });
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = std::time::Instant::now();
     for _ in 0..50 {
-        let s = cache.get("fast", TENANT, false).await.unwrap();
-        assert_eq!(s.access_token().expose(), format!("{TOKEN}-fast"));
+        let s = cache.get("fast", TENANT, UserProvisioning::ExistingUser).await.unwrap();
+        assert_eq!(s.token().expose(), format!("{TOKEN}-fast"));
     }
     assert!(started.elapsed() < Duration::from_secs(2), "the fast key waited on the slow one");
     while let Some(r) = tasks.join_next().await {
-        assert_eq!(r.unwrap().unwrap().access_token().expose(), format!("{TOKEN}-slow"));
+        assert_eq!(r.unwrap().unwrap().token().expose(), format!("{TOKEN}-slow"));
     }
     slow.assert_calls_async(1).await;
     fast.assert_calls_async(1).await;
@@ -575,9 +572,9 @@ async fn auto_provision_and_tenant_are_part_of_the_key() {
     });
     let cache = SessionCache::new(client(&server));
     for _ in 0..3 {
-        cache.get("u-1", TENANT, false).await.unwrap();
-        cache.get("u-1", TENANT, true).await.unwrap();
-        cache.get("u-1", OTHER_TENANT, false).await.unwrap();
+        cache.get("u-1", TENANT, UserProvisioning::ExistingUser).await.unwrap();
+        cache.get("u-1", TENANT, UserProvisioning::AutoProvision).await.unwrap();
+        cache.get("u-1", OTHER_TENANT, UserProvisioning::ExistingUser).await.unwrap();
     }
     plain.assert_calls_async(2).await;
     provisioned.assert_calls_async(1).await;
@@ -592,16 +589,16 @@ async fn a_session_with_less_life_than_the_margin_is_refreshed() {
     let cache = SessionCache::builder(client(&server)).margin(Duration::from_secs(60)).build();
 
     for _ in 0..3 {
-        cache.get("short", TENANT, false).await.unwrap();
-        cache.get("long", TENANT, false).await.unwrap();
+        cache.get("short", TENANT, UserProvisioning::ExistingUser).await.unwrap();
+        cache.get("long", TENANT, UserProvisioning::ExistingUser).await.unwrap();
     }
     short.assert_calls_async(3).await;
     long.assert_calls_async(1).await;
 
     // With a margin under its 30 s of life, the short session is cached too.
     let lenient = SessionCache::builder(client(&server)).margin(Duration::from_secs(5)).build();
-    lenient.get("short", TENANT, false).await.unwrap();
-    lenient.get("short", TENANT, false).await.unwrap();
+    lenient.get("short", TENANT, UserProvisioning::ExistingUser).await.unwrap();
+    lenient.get("short", TENANT, UserProvisioning::ExistingUser).await.unwrap();
     short.assert_calls_async(4).await;
 }
 
@@ -610,16 +607,19 @@ async fn a_session_is_refreshed_once_its_margin_is_reached() {
     let server = MockServer::start_async().await;
     let mock = ok_mock(&server, "u-1", FIFTEEN_MINUTES, Duration::ZERO);
     let cache = SessionCache::new(client(&server));
-    let first = cache.get("u-1", TENANT, false).await.unwrap();
+    let first = cache.get("u-1", TENANT, UserProvisioning::ExistingUser).await.unwrap();
 
     // Cache hits need no I/O, so the clock can be paused and moved.
     tokio::time::pause();
     tokio::time::advance(Duration::from_secs(13 * 60)).await;
-    assert!(Arc::ptr_eq(&cache.get("u-1", TENANT, false).await.unwrap(), &first));
+    assert!(Arc::ptr_eq(
+        &cache.get("u-1", TENANT, UserProvisioning::ExistingUser).await.unwrap(),
+        &first
+    ));
     tokio::time::advance(Duration::from_secs(60 + 5)).await;
     // 14 min 5 s later: under 60 s of life left (by the monotonic clock).
     tokio::time::resume();
-    let second = cache.get("u-1", TENANT, false).await.unwrap();
+    let second = cache.get("u-1", TENANT, UserProvisioning::ExistingUser).await.unwrap();
     assert!(!Arc::ptr_eq(&second, &first));
     mock.assert_calls_async(2).await;
 }
@@ -637,7 +637,7 @@ async fn failures_are_shared_by_waiters_but_not_cached() {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..100 {
         let c = cache.clone();
-        tasks.spawn(async move { c.get("u-1", TENANT, false).await });
+        tasks.spawn(async move { c.get("u-1", TENANT, UserProvisioning::ExistingUser).await });
     }
     while let Some(r) = tasks.join_next().await {
         let e = r.unwrap().unwrap_err();
@@ -651,14 +651,14 @@ async fn failures_are_shared_by_waiters_but_not_cached() {
     assert!(cache.is_empty(), "a failure leaves nothing behind");
 
     // The next caller tries again.
-    let e = cache.get("u-1", TENANT, false).await.unwrap_err();
+    let e = cache.get("u-1", TENANT, UserProvisioning::ExistingUser).await.unwrap_err();
     assert_eq!(vrp_reason(&e), Some(VrPlatformReason::UnknownUser));
     failing.assert_calls_async(2).await;
     failing.delete_async().await;
 
     let ok = ok_mock(&server, "u-1", FIFTEEN_MINUTES, Duration::ZERO);
-    cache.get("u-1", TENANT, false).await.expect("retried, not cached");
-    cache.get("u-1", TENANT, false).await.unwrap();
+    cache.get("u-1", TENANT, UserProvisioning::ExistingUser).await.expect("retried, not cached");
+    cache.get("u-1", TENANT, UserProvisioning::ExistingUser).await.unwrap();
     ok.assert_calls_async(1).await;
 }
 
@@ -666,7 +666,7 @@ async fn failures_are_shared_by_waiters_but_not_cached() {
 async fn a_transport_failure_is_shared_with_its_source() {
     // A loopback port nothing listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let config = Config::builder(Provider::VrPlatform)
+    let config = Config::builder(VrPlatform)
         .api_key(API_KEY)
         .base_url(format!("http://127.0.0.1:{port}"))
         .retry(RetryPolicy::none())
@@ -674,7 +674,10 @@ async fn a_transport_failure_is_shared_with_its_source() {
         .unwrap();
     let c = VrPlatformClient::new(config).unwrap();
     let cache = SessionCache::new(c);
-    let (a, b) = tokio::join!(cache.get("u-1", TENANT, false), cache.get("u-1", TENANT, false));
+    let (a, b) = tokio::join!(
+        cache.get("u-1", TENANT, UserProvisioning::ExistingUser),
+        cache.get("u-1", TENANT, UserProvisioning::ExistingUser)
+    );
     for e in [a.unwrap_err(), b.unwrap_err()] {
         assert!(matches!(e.kind(), ErrorKind::Connect | ErrorKind::Transport), "{e:?}");
         assert!(std::error::Error::source(&e).is_some(), "{e:?}");
@@ -691,28 +694,28 @@ async fn the_cache_is_bounded_and_evicts_expired_entries_first() {
     let stale = ok_mock(&server, "stale", Duration::from_secs(30), Duration::ZERO);
     let cache = SessionCache::builder(client(&server)).max_entries(2).build();
 
-    cache.get("a", TENANT, false).await.unwrap();
-    cache.get("b", TENANT, false).await.unwrap();
+    cache.get("a", TENANT, UserProvisioning::ExistingUser).await.unwrap();
+    cache.get("b", TENANT, UserProvisioning::ExistingUser).await.unwrap();
     assert_eq!(cache.len(), 2);
     // Full: `a`, closest to expiry, makes room for `c`.
-    cache.get("c", TENANT, false).await.unwrap();
+    cache.get("c", TENANT, UserProvisioning::ExistingUser).await.unwrap();
     assert_eq!(cache.len(), 2);
-    cache.get("b", TENANT, false).await.unwrap();
-    cache.get("c", TENANT, false).await.unwrap();
+    cache.get("b", TENANT, UserProvisioning::ExistingUser).await.unwrap();
+    cache.get("c", TENANT, UserProvisioning::ExistingUser).await.unwrap();
     b.assert_calls_async(1).await;
     c.assert_calls_async(1).await;
-    cache.get("a", TENANT, false).await.unwrap();
+    cache.get("a", TENANT, UserProvisioning::ExistingUser).await.unwrap();
     a.assert_calls_async(2).await;
     assert_eq!(cache.len(), 2);
 
     // An expired entry goes before any live one.
     let cache = SessionCache::builder(client(&server)).max_entries(2).build();
-    cache.get("stale", TENANT, false).await.unwrap();
-    cache.get("a", TENANT, false).await.unwrap();
-    cache.get("b", TENANT, false).await.unwrap();
+    cache.get("stale", TENANT, UserProvisioning::ExistingUser).await.unwrap();
+    cache.get("a", TENANT, UserProvisioning::ExistingUser).await.unwrap();
+    cache.get("b", TENANT, UserProvisioning::ExistingUser).await.unwrap();
     assert_eq!(cache.len(), 2);
-    cache.get("a", TENANT, false).await.unwrap();
-    cache.get("b", TENANT, false).await.unwrap();
+    cache.get("a", TENANT, UserProvisioning::ExistingUser).await.unwrap();
+    cache.get("b", TENANT, UserProvisioning::ExistingUser).await.unwrap();
     a.assert_calls_async(3).await;
     b.assert_calls_async(2).await;
     stale.assert_calls_async(1).await;
@@ -727,12 +730,23 @@ async fn a_full_cache_never_grows_past_its_bound() {
     });
     let cache = SessionCache::builder(client(&server)).max_entries(64).build();
     for i in 0..200 {
-        cache.get(&format!("user-{i}"), TENANT, i % 2 == 0).await.unwrap();
+        cache
+            .get(
+                &format!("user-{i}"),
+                TENANT,
+                if i % 2 == 0 {
+                    UserProvisioning::AutoProvision
+                } else {
+                    UserProvisioning::ExistingUser
+                },
+            )
+            .await
+            .unwrap();
         assert!(cache.len() <= 64, "{} entries", cache.len());
     }
     assert!(cache.len() >= 60, "evicts in small batches: {}", cache.len());
     // The most recent keys are still cached.
-    cache.get("user-199", TENANT, false).await.unwrap();
+    cache.get("user-199", TENANT, UserProvisioning::ExistingUser).await.unwrap();
     any.assert_calls_async(200).await;
 }
 
@@ -741,13 +755,13 @@ async fn invalidate_and_clear_forget_sessions() {
     let server = MockServer::start_async().await;
     let mock = ok_mock(&server, "u-1", FIFTEEN_MINUTES, Duration::ZERO);
     let cache = SessionCache::new(client(&server));
-    cache.get("u-1", TENANT, false).await.unwrap();
-    cache.invalidate("u-1", TENANT, false);
+    cache.get("u-1", TENANT, UserProvisioning::ExistingUser).await.unwrap();
+    cache.invalidate("u-1", TENANT, UserProvisioning::ExistingUser);
     assert!(cache.is_empty());
-    cache.get("u-1", TENANT, false).await.unwrap();
+    cache.get("u-1", TENANT, UserProvisioning::ExistingUser).await.unwrap();
     cache.clear();
-    cache.get("u-1", TENANT, false).await.unwrap();
-    cache.get("u-1", TENANT, false).await.unwrap();
+    cache.get("u-1", TENANT, UserProvisioning::ExistingUser).await.unwrap();
+    cache.get("u-1", TENANT, UserProvisioning::ExistingUser).await.unwrap();
     mock.assert_calls_async(3).await;
 }
 
@@ -782,10 +796,11 @@ async fn secrets_never_appear_in_debug_errors_or_traces() {
     let c = VrPlatformClient::new(config.clone()).unwrap();
     let cache = SessionCache::new(c.clone());
     let session = c.embed_session().sub("ok").tenant_id(TENANT).send().await.unwrap();
-    let cached = cache.get("ok", TENANT, true).await.unwrap();
+    let cached = cache.get("ok", TENANT, UserProvisioning::AutoProvision).await.unwrap();
     c.verify_session(&session).await.unwrap();
     let denied = c.embed_session().sub("denied").tenant_id(TENANT).send().await.unwrap_err();
-    let cached_denied = cache.get("denied", TENANT, false).await.unwrap_err();
+    let cached_denied =
+        cache.get("denied", TENANT, UserProvisioning::ExistingUser).await.unwrap_err();
     let broken = c.embed_session().sub("broken").tenant_id(TENANT).send().await.unwrap_err();
     assert_eq!(broken.kind(), ErrorKind::UnexpectedResponse);
     ok.assert_calls_async(2).await;
@@ -798,7 +813,7 @@ async fn secrets_never_appear_in_debug_errors_or_traces() {
         ("payload", format!("{:?}", session.frontend_payload())),
         ("cache", format!("{cache:?}")),
         ("builder", format!("{:?}", c.embed_session().sub("ok").tenant_id(TENANT))),
-        ("token", format!("{:?} {}", session.access_token(), session.access_token())),
+        ("token", format!("{:?} {}", session.token(), session.token())),
         ("denied", format!("{denied} {denied:?}")),
         ("cached denied", format!("{cached_denied} {cached_denied:?}")),
         ("broken", format!("{broken} {broken:?}")),

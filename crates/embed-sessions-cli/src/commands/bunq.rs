@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Subcommand;
+use embed_sessions::bunq::Bunq;
 use embed_sessions::bunq::{BunqClient, BunqContext, FileStore, ProvisionPoll, SANDBOX_URL, raw};
 use embed_sessions::{Config, Error, Provider, RetryPolicy};
 use serde_json::{Value, json};
@@ -59,8 +60,8 @@ pub enum Cmd {
 }
 
 fn client(global: &Global, sandbox: bool, description: Option<&str>) -> Result<BunqClient, Error> {
-    let mut builder = Config::builder(Provider::Bunq);
-    if let Ok(key) = std::env::var(Provider::Bunq.api_key_var())
+    let mut builder = Config::builder(Bunq);
+    if let Ok(key) = std::env::var(Bunq::DESCRIPTOR.api_key_var())
         && !key.is_empty()
     {
         builder = builder.api_key(key);
@@ -83,7 +84,9 @@ fn client(global: &Global, sandbox: bool, description: Option<&str>) -> Result<B
             policy.max_attempts(retries.saturating_add(1))
         });
     }
-    let client = BunqClient::new(builder.build()?)?;
+    // Without BUNQ_API_KEY, a stored context brings its own key (and a new one is refused,
+    // naming the variable).
+    let client = BunqClient::without_key(builder.build()?)?;
     Ok(match description {
         Some(d) => client.with_device_description(d),
         None => client,
@@ -91,7 +94,7 @@ fn client(global: &Global, sandbox: bool, description: Option<&str>) -> Result<B
 }
 
 async fn open(client: &BunqClient, path: &Path) -> Result<BunqContext, Error> {
-    client.context().store(FileStore::new(path)).open().await
+    client.context().store(FileStore::new(path)).send().await
 }
 
 /// Runs a bunq subcommand.

@@ -5,22 +5,26 @@ pub mod sandbox;
 pub mod vlens;
 pub mod vrplatform;
 
+use embed_sessions::bunq::Bunq;
+use embed_sessions::vlens::Vlens;
+use embed_sessions::vrplatform::VrPlatform;
 use embed_sessions::{Error, Provider};
 use serde_json::Value;
 
 use crate::{Cli, Failure, ProviderCmd};
 
 /// Runs the command; returns the provider (for the error line) and the JSON to print.
-pub async fn run(cli: &Cli) -> (Provider, Result<Value, Failure>) {
+pub async fn run(cli: &Cli) -> (&'static str, Result<Value, Failure>) {
+    let name = |d: &'static embed_sessions::Descriptor| d.name();
     match &cli.provider {
-        ProviderCmd::Vlens(cmd) => (Provider::Vlens, vlens::run(&cli.global, cmd).await),
+        ProviderCmd::Vlens(cmd) => (name(Vlens::DESCRIPTOR), vlens::run(&cli.global, cmd).await),
         ProviderCmd::Vrplatform(cmd) => {
-            (Provider::VrPlatform, vrplatform::run(&cli.global, cmd).await)
+            (name(VrPlatform::DESCRIPTOR), vrplatform::run(&cli.global, cmd).await)
         }
-        ProviderCmd::Bunq(cmd) => (Provider::Bunq, bunq::run(&cli.global, cmd).await),
+        ProviderCmd::Bunq(cmd) => (name(Bunq::DESCRIPTOR), bunq::run(&cli.global, cmd).await),
         // A server, not a call: `main` runs it (sandbox::main) before it gets here.
         ProviderCmd::Sandbox(_) => (
-            Provider::Vlens,
+            "sandbox",
             Err(Error::config("`sandbox` is run by main, not as a provider call").into()),
         ),
     }
@@ -56,7 +60,7 @@ mod tests {
         let failure = to_json(&Unrenderable).unwrap_err();
         assert!(matches!(failure, Failure::Render(_)), "{failure:?}");
         assert_eq!(failure.exit_code(), 5);
-        let line = failure.line(Provider::VrPlatform);
+        let line = failure.line(VrPlatform::DESCRIPTOR.name());
         assert!(line.starts_with("vrplatform: the request succeeded"), "{line}");
         assert!(
             !line.contains("nothing was sent") && !line.contains("tok_RENDER_SECRET"),

@@ -1,8 +1,8 @@
 //! `embed-sessions vlens ...`
 
 use clap::{Args, Subcommand};
-use embed_sessions::vlens::{AdminCredentials, VlensClient, VlensSession};
-use embed_sessions::{Error, Provider};
+use embed_sessions::Error;
+use embed_sessions::vlens::{AdminCredentials, Vlens, VlensClient, VlensSession};
 use serde_json::{Value, json};
 
 use crate::{Failure, Global};
@@ -90,7 +90,7 @@ fn output(session: &VlensSession) -> Value {
 
 /// Runs a Vlens subcommand.
 pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
-    let mut client = VlensClient::new(global.config(Provider::Vlens, true)?)?;
+    let mut client = VlensClient::new(global.config(Vlens, true)?)?;
     if let Ok(origin) = std::env::var(embed_sessions::vlens::IFRAME_ORIGIN_VAR)
         && !origin.is_empty()
     {

@@ -1,8 +1,8 @@
 //! `embed-sessions vrplatform ...`
 
 use clap::Subcommand;
-use embed_sessions::vrplatform::VrPlatformClient;
-use embed_sessions::{Error, Provider, Secret};
+use embed_sessions::vrplatform::{VrPlatform, VrPlatformClient};
+use embed_sessions::{Error, Secret};
 use serde_json::Value;
 
 use crate::{Failure, Global};
@@ -45,7 +45,7 @@ pub enum Cmd {
 pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
     match cmd {
         Cmd::Session { sub, tenant, auto_provision } => {
-            let client = VrPlatformClient::new(global.config(Provider::VrPlatform, true)?)?;
+            let client = VrPlatformClient::new(global.config(VrPlatform, true)?)?;
             let session = client
                 .embed_session()
                 .sub(sub.clone())
@@ -65,12 +65,11 @@ pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
                 }
             };
             // The bearer call needs no provider key.
-            let client =
-                VrPlatformClient::without_key(global.config(Provider::VrPlatform, false)?)?;
+            let client = VrPlatformClient::without_key(global.config(VrPlatform, false)?)?;
             super::to_json(&client.team_with_token(tenant, &token).await?)
         }
         Cmd::Team { tenant, access_token_env: None } => {
-            let client = VrPlatformClient::new(global.config(Provider::VrPlatform, true)?)?;
+            let client = VrPlatformClient::new(global.config(VrPlatform, true)?)?;
             super::to_json(&client.team(tenant).await?)
         }
     }

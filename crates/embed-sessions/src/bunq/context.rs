@@ -13,24 +13,23 @@ use super::crypto::{KeyPair, ServerKey};
 use super::hook::BunqHook;
 use super::raw::{self, types};
 use super::reason::api_error;
-use super::session::Session;
+use super::session::BunqSession;
 use super::store::{
     CONTEXT_FORMAT, ContextStore, StoredContext, StoredInstallation, StoredSession,
 };
-use super::{BunqClient, Environment, RENEW_MARGIN, check_key_environment, default_retry_policy};
-use crate::error::{Error, ErrorKind};
-use crate::secret::Secret;
-use crate::transport::{Core, Op};
-use crate::validate;
+use super::{
+    BunqClient, CREATE_DEVICE_SERVER, CREATE_INSTALLATION, CREATE_SESSION_SERVER, Environment,
+    RENEW_MARGIN, check_key_environment,
+};
+use crate::core::error::ErrorKind;
+use crate::core::{AttemptHook, Call, Error, Secret, renew_once_on_401, validate};
 
-const CREATE_INSTALLATION: Op = Op::once("create_installation");
-const CREATE_DEVICE_SERVER: Op = Op::once("create_device_server");
-const CREATE_SESSION_SERVER: Op = Op::once("create_session_server");
-const DELETE_SESSION: Op = Op::idempotent("delete_session");
-const LIST_URL_FILTERS: Op = Op::idempotent("list_notification_filter_url");
-const SET_URL_FILTERS: Op = Op::idempotent("create_notification_filter_url");
-const LIST_PUSH_FILTERS: Op = Op::idempotent("list_notification_filter_push");
-const SET_PUSH_FILTERS: Op = Op::idempotent("create_notification_filter_push");
+// Safe to repeat: deleting twice, reading, and the replace-all POSTs of the filters.
+const DELETE_SESSION: &str = "delete_session";
+const LIST_URL_FILTERS: &str = "list_notification_filter_url";
+const SET_URL_FILTERS: &str = "create_notification_filter_url";
+const LIST_PUSH_FILTERS: &str = "list_notification_filter_push";
+const SET_PUSH_FILTERS: &str = "create_notification_filter_push";
 
 /// The result of `POST /installation`, with the key pair it registered.
 struct Installation {
@@ -66,21 +65,28 @@ fn parse_installation(
 }
 
 impl BunqClient {
-    /// A core for one call: the client's configuration and a hook with this call's
-    /// authentication, signing key and server key.
-    fn core(
+    /// The hook of one call: this call's authentication, signing key and server key.
+    fn hook(
         &self,
         auth: Option<Secret>,
         signer: Option<Arc<KeyPair>>,
         server_key: Option<&Arc<ServerKey>>,
-    ) -> Result<Core, Error> {
+    ) -> Result<Arc<dyn AttemptHook>, Error> {
         let i = &self.inner;
-        let user_agent = HeaderValue::from_str(&i.config.user_agent)
+        let user_agent = HeaderValue::from_str(&i.core.settings().user_agent)
             .map_err(|_| Error::config("bunq: the user agent is not a valid header value"))?;
         let verifier = if i.check_server_signatures { server_key.cloned() } else { None };
-        let mut core = Core::new(i.config.clone(), default_retry_policy());
-        core.hook = Some(Arc::new(BunqHook { user_agent, auth, signer, verifier }));
-        Ok(core)
+        Ok(Arc::new(BunqHook { user_agent, auth, signer, verifier }))
+    }
+
+    /// The hook of a call made with an installation (and a session token, or the
+    /// installation token).
+    fn installed_hook(
+        &self,
+        auth: &Secret,
+        inst: &Installation,
+    ) -> Result<Arc<dyn AttemptHook>, Error> {
+        self.hook(Some(auth.clone()), Some(inst.key.clone()), Some(&inst.server_key))
     }
 
     /// `POST /installation` with a fresh RSA-2048 key pair.
@@ -92,15 +98,13 @@ impl BunqClient {
         let private_pem = key.to_pkcs8_pem()?;
         let body =
             types::InstallationCreate { client_public_key: key.public_key_pem().to_string() };
+        let hook = self.hook(None, None, None)?;
         let (id, token, server_key) = self
-            .core(None, None, None)?
+            .inner
+            .core
             .call(
-                CREATE_INSTALLATION,
-                &[],
-                |hooks, http, base| async move {
-                    let c = raw::Client::new_with_client(&base, http, hooks);
-                    c.create_installation().body(body).send().await
-                },
+                Call::new(CREATE_INSTALLATION).hook(hook),
+                |c| c.create_installation().body(body).send(),
                 api_error,
                 |out| parse_installation(out.into_inner()),
             )
@@ -116,15 +120,13 @@ impl BunqClient {
             permitted_ips: self.inner.permitted_ips.clone(),
             secret: api_key.expose().to_string(),
         };
+        let hook = self.installed_hook(&inst.token, inst)?;
         let id = self
-            .core(Some(inst.token.clone()), Some(inst.key.clone()), Some(&inst.server_key))?
+            .inner
+            .core
             .call(
-                CREATE_DEVICE_SERVER,
-                &[api_key],
-                |hooks, http, base| async move {
-                    let c = raw::Client::new_with_client(&base, http, hooks);
-                    c.create_device_server().body(body).send().await
-                },
+                Call::new(CREATE_DEVICE_SERVER).hook(hook).body_secrets(&[api_key]),
+                |c| c.create_device_server().body(body).send(),
                 api_error,
                 |out| {
                     let first = out.into_inner().response.into_iter().next();
@@ -140,25 +142,25 @@ impl BunqClient {
     }
 
     /// `POST /session-server`, within the shared rate limit.
-    async fn open_session(&self, api_key: &Secret, inst: &Installation) -> Result<Session, Error> {
+    async fn open_session(
+        &self,
+        api_key: &Secret,
+        inst: &Installation,
+    ) -> Result<BunqSession, Error> {
         self.inner.limiter.acquire(self.inner.rate_limit).await?;
-        let mut core =
-            self.core(Some(inst.token.clone()), Some(inst.key.clone()), Some(&inst.server_key))?;
+        let hook = self.installed_hook(&inst.token, inst)?;
         // A 429 here means the 30-second session window, not the 3-second one.
-        core.policy =
-            core.policy.clone().default_retry_after_429(Some(self.inner.limiter.interval()));
+        let core = &self.inner.core;
+        let policy =
+            core.policy().clone().default_retry_after_429(Some(self.inner.limiter.interval()));
         let body = types::SessionServerCreate { secret: api_key.expose().to_string() };
         let created_at = Utc::now();
         let session = core
             .call(
-                CREATE_SESSION_SERVER,
-                &[api_key],
-                |hooks, http, base| async move {
-                    let c = raw::Client::new_with_client(&base, http, hooks);
-                    c.create_session_server().body(body).send().await
-                },
+                Call::new(CREATE_SESSION_SERVER).hook(hook).policy(policy).body_secrets(&[api_key]),
+                |c| c.create_session_server().body(body).send(),
                 api_error,
-                |out| Session::from_response(out.into_inner(), created_at),
+                |out| BunqSession::from_response(out.into_inner(), created_at),
             )
             .await?;
         tracing::debug!(
@@ -176,10 +178,10 @@ impl BunqClient {
         if stored.format != CONTEXT_FORMAT {
             return Err(Error::new(ErrorKind::Store).with_message(format!(
                 "{origin}: format `{}` is not `{CONTEXT_FORMAT}`",
-                crate::redact::one_line(&stored.format, 80)
+                crate::core::redact::one_line(&stored.format, 80)
             )));
         }
-        let (env, base) = (self.inner.environment, &self.inner.config.base_url);
+        let (env, base) = (self.inner.environment, self.base_url());
         if stored.environment != env {
             return Err(Error::config(format!(
                 "{origin} holds a bunq {} context (made with {}), but this client is configured \
@@ -204,12 +206,12 @@ fn snapshot(
     api_key: &Secret,
     installation: Option<&Installation>,
     device_id: Option<i64>,
-    session: Option<&Session>,
+    session: Option<&BunqSession>,
 ) -> StoredContext {
     StoredContext {
         format: CONTEXT_FORMAT.to_string(),
         environment: client.inner.environment,
-        base_url: client.inner.config.base_url.clone(),
+        base_url: client.base_url().to_string(),
         api_key: api_key.clone(),
         installation: installation.map(|i| StoredInstallation {
             id: i.id,
@@ -244,7 +246,7 @@ struct Parsed {
     api_key: Secret,
     installation: Option<Installation>,
     device_id: Option<i64>,
-    session: Option<Session>,
+    session: Option<BunqSession>,
 }
 
 fn parse_stored(client: &BunqClient, stored: StoredContext, origin: &str) -> Result<Parsed, Error> {
@@ -276,7 +278,7 @@ fn parse_stored(client: &BunqClient, stored: StoredContext, origin: &str) -> Res
     }
     let session = stored
         .session
-        .map(|s| Session::restored(s.id, s.token, s.user, s.created_at, s.expires_at));
+        .map(|s| BunqSession::restored(s.id, s.token, s.user, s.created_at, s.expires_at));
     Ok(Parsed { api_key: stored.api_key, installation, device_id: stored.device_id, session })
 }
 
@@ -299,7 +301,7 @@ pub(super) fn restore(
         )),
         _ => Err(Error::config(format!(
             "{origin} is incomplete (installation or device missing); open it with \
-             `BunqClient::context().store(...).open()` to finish it"
+             `BunqClient::context().store(...).send()` to finish it"
         ))),
     }
 }
@@ -314,11 +316,11 @@ pub(super) fn restore(
 ///     .context()
 ///     .api_key("sandbox_...") // default: the configured key
 ///     .store(FileStore::new("contexts/main.json"))
-///     .open()
+///     .send()
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[must_use = "call `open` to open the context"]
+#[must_use = "call `send` to open the context"]
 pub struct ContextBuilder<'a> {
     client: &'a BunqClient,
     api_key: Option<Secret>,
@@ -364,73 +366,82 @@ impl<'a> ContextBuilder<'a> {
     ///
     /// A stored context is refused (nothing is sent, nothing is overwritten) when it cannot
     /// be read, is for another environment or base URL, or for another API key.
-    pub async fn open(self) -> Result<BunqContext, Error> {
+    pub async fn send(self) -> Result<BunqContext, Error> {
         let client = self.client;
-        let store = self.store;
         let origin =
-            store.as_ref().map_or_else(|| "the bunq context".to_string(), |s| s.describe());
-        let stored = match &store {
+            self.store.as_ref().map_or_else(|| "the bunq context".to_string(), |s| s.describe());
+        let stored = match &self.store {
             Some(s) => s.load().await?,
             None => None,
         };
         let parsed = match stored {
-            Some(stored) => {
-                let p = parse_stored(client, stored, &origin)?;
-                // The key asked for, else the configured one (BUNQ_API_KEY): a stored context
-                // is used only with the key it was made for.
-                let expected = self.api_key.as_ref().or(client.inner.config.api_key.as_ref());
-                if let Some(key) = expected
-                    && *key != p.api_key
-                {
-                    return Err(Error::config(format!(
-                        "{origin} holds a context for another API key than the one configured; \
-                         nothing was sent: use one store per key, or move the file away to \
-                         create a context for this key"
-                    )));
-                }
-                p
-            }
-            None => {
-                let api_key = match self.api_key {
-                    Some(key) => key,
-                    None => client.inner.config.require_api_key()?.clone(),
-                };
-                if api_key.is_empty() || api_key.expose().trim() != api_key.expose() {
-                    return Err(Error::invalid_input(
-                        "api_key",
-                        "the API key is empty or has surrounding whitespace",
-                    ));
-                }
-                check_key_environment(&api_key, client.inner.environment)?;
-                // Persist the key before its first use: a provisioned user's token value is
-                // shown once.
-                save_to(store.as_ref(), snapshot(client, &api_key, None, None, None)).await?;
-                Parsed { api_key, installation: None, device_id: None, session: None }
-            }
+            Some(stored) => self.check_key(parse_stored(client, stored, &origin)?, &origin)?,
+            None => self.start().await?,
         };
-        let Parsed { api_key, installation, device_id, session } = parsed;
-        let installation = match installation {
-            Some(i) => i,
-            None => {
-                let i = client.install().await?;
-                save_to(store.as_ref(), snapshot(client, &api_key, Some(&i), None, None)).await?;
-                i
-            }
-        };
-        let device_id = match device_id {
-            Some(d) => d,
-            None => {
-                let d = client.register_device(&api_key, &installation).await?;
-                let s = snapshot(client, &api_key, Some(&installation), Some(d), None);
-                save_to(store.as_ref(), s).await?;
-                d
-            }
-        };
-        let ctx =
-            BunqContext::new(client.clone(), api_key, installation, device_id, session, store);
-        ctx.session().await?;
-        Ok(ctx)
+        finish(client, parsed, self.store).await
     }
+
+    /// A stored context, if it is for the key asked for, else the configured one
+    /// (BUNQ_API_KEY): a stored context is used only with the key it was made for.
+    fn check_key(&self, p: Parsed, origin: &str) -> Result<Parsed, Error> {
+        let expected = self.api_key.as_ref().or(self.client.inner.core.settings().api_key.as_ref());
+        match expected {
+            Some(key) if *key != p.api_key => Err(Error::config(format!(
+                "{origin} holds a context for another API key than the one configured; nothing \
+                 was sent: use one store per key, or move the file away to create a context for \
+                 this key"
+            ))),
+            _ => Ok(p),
+        }
+    }
+
+    /// A new context's key, checked and saved before its first use (a provisioned user's
+    /// token value is shown once).
+    async fn start(&self) -> Result<Parsed, Error> {
+        let client = self.client;
+        let api_key = match &self.api_key {
+            Some(key) => key.clone(),
+            None => client.inner.core.api_key()?.clone(),
+        };
+        if api_key.is_empty() || api_key.expose().trim() != api_key.expose() {
+            return Err(Error::invalid_input(
+                "api_key",
+                "the API key is empty or has surrounding whitespace",
+            ));
+        }
+        check_key_environment(&api_key, client.inner.environment)?;
+        save_to(self.store.as_ref(), snapshot(client, &api_key, None, None, None)).await?;
+        Ok(Parsed { api_key, installation: None, device_id: None, session: None })
+    }
+}
+
+/// Finishes a context: installation and device where missing (each saved), then a session.
+async fn finish(
+    client: &BunqClient,
+    parsed: Parsed,
+    store: Option<Arc<dyn ContextStore>>,
+) -> Result<BunqContext, Error> {
+    let Parsed { api_key, installation, device_id, session } = parsed;
+    let installation = match installation {
+        Some(i) => i,
+        None => {
+            let i = client.install().await?;
+            save_to(store.as_ref(), snapshot(client, &api_key, Some(&i), None, None)).await?;
+            i
+        }
+    };
+    let device_id = match device_id {
+        Some(d) => d,
+        None => {
+            let d = client.register_device(&api_key, &installation).await?;
+            let s = snapshot(client, &api_key, Some(&installation), Some(d), None);
+            save_to(store.as_ref(), s).await?;
+            d
+        }
+    };
+    let ctx = BunqContext::new(client.clone(), api_key, installation, device_id, session, store);
+    ctx.session().await?;
+    Ok(ctx)
 }
 
 /// One API key's bunq context: key pair, installation token, server public key, device and
@@ -453,7 +464,7 @@ struct ContextInner {
     installation: Installation,
     device_id: i64,
     /// Held across a renewal, so concurrent callers share one `/session-server` call.
-    session: tokio::sync::Mutex<Option<Session>>,
+    session: tokio::sync::Mutex<Option<BunqSession>>,
     store: Option<Arc<dyn ContextStore>>,
 }
 
@@ -466,7 +477,7 @@ impl fmt::Debug for BunqContext {
         };
         f.debug_struct("BunqContext")
             .field("environment", &i.client.inner.environment)
-            .field("base_url", &i.client.inner.config.base_url)
+            .field("base_url", &i.client.base_url())
             .field("api_key", &i.api_key)
             .field("installation_id", &i.installation.id)
             .field("device_id", &i.device_id)
@@ -482,7 +493,7 @@ impl BunqContext {
         api_key: Secret,
         installation: Installation,
         device_id: i64,
-        session: Option<Session>,
+        session: Option<BunqSession>,
         store: Option<Arc<dyn ContextStore>>,
     ) -> Self {
         Self {
@@ -530,7 +541,7 @@ impl BunqContext {
     /// A session with more than 30 s of life left: the current one, or a new one opened
     /// within the client's session rate limit and saved to the store. (If that save fails the
     /// error is returned, and the new session is kept in memory all the same.)
-    pub async fn session(&self) -> Result<Session, Error> {
+    pub async fn session(&self) -> Result<BunqSession, Error> {
         let mut current = self.inner.session.lock().await;
         if let Some(s) = current.as_ref()
             && s.is_valid_for(RENEW_MARGIN, Utc::now())
@@ -547,16 +558,16 @@ impl BunqContext {
     }
 
     /// Opens a new session now, whatever the current one's state.
-    pub async fn renew_session(&self) -> Result<Session, Error> {
+    pub async fn renew_session(&self) -> Result<BunqSession, Error> {
         let mut current = self.inner.session.lock().await;
         self.renew_locked(&mut current, "requested").await
     }
 
     async fn renew_locked(
         &self,
-        current: &mut Option<Session>,
+        current: &mut Option<BunqSession>,
         why: &'static str,
-    ) -> Result<Session, Error> {
+    ) -> Result<BunqSession, Error> {
         tracing::debug!(why, "bunq: renewing the session");
         let i = &self.inner;
         let session = i.client.open_session(&i.api_key, &i.installation).await?;
@@ -578,18 +589,15 @@ impl BunqContext {
     pub async fn close_session(&self) -> Result<(), Error> {
         let mut current = self.inner.session.lock().await;
         let Some(session) = current.clone() else { return Ok(()) };
-        let inst = &self.inner.installation;
+        let client = &self.inner.client;
+        let hook = client.installed_hook(session.token(), &self.inner.installation)?;
         let id = session.id();
-        self.inner
-            .client
-            .core(Some(session.token().clone()), Some(inst.key.clone()), Some(&inst.server_key))?
+        client
+            .inner
+            .core
             .call(
-                DELETE_SESSION,
-                &[],
-                |hooks, http, base| async move {
-                    let c = raw::Client::new_with_client(&base, http, hooks);
-                    c.delete_session().item_id(id).send().await
-                },
+                Call::new(DELETE_SESSION).hook(hook),
+                |c| c.delete_session().item_id(id).send(),
                 api_error,
                 |_| Ok(()),
             )
@@ -604,7 +612,7 @@ impl BunqContext {
         self.snapshot_with(current.as_ref())
     }
 
-    fn snapshot_with(&self, session: Option<&Session>) -> StoredContext {
+    fn snapshot_with(&self, session: Option<&BunqSession>) -> StoredContext {
         let i = &self.inner;
         snapshot(&i.client, &i.api_key, Some(&i.installation), Some(i.device_id), session)
     }
@@ -615,7 +623,7 @@ impl BunqContext {
         self.save_with(current.as_ref()).await
     }
 
-    async fn save_with(&self, session: Option<&Session>) -> Result<(), Error> {
+    async fn save_with(&self, session: Option<&BunqSession>) -> Result<(), Error> {
         save_to(self.inner.store.as_ref(), self.snapshot_with(session)).await
     }
 
@@ -645,7 +653,7 @@ impl BunqContext {
         F: Fn(raw::Client, i64) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, raw::Error<types::BunqError>>>,
     {
-        self.session_call(Op::once(operation), send).await
+        self.session_call(operation, Some(false), send).await
     }
 
     /// Like [`call`](Self::call), for an operation that is safe to repeat (a GET, a PUT, a
@@ -659,49 +667,45 @@ impl BunqContext {
         F: Fn(raw::Client, i64) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, raw::Error<types::BunqError>>>,
     {
-        self.session_call(Op::idempotent(operation), send).await
+        self.session_call(operation, Some(true), send).await
     }
 
+    /// Runs `send` with a generated client (a copy of the client's, with the core's
+    /// transport) and the session's user id, signed and authenticated with the session; a 401
+    /// renews the session once and repeats. `retry_safe` overrides the descriptor's rule.
     pub(super) async fn session_call<T, F, Fut>(
         &self,
-        op: Op,
+        op: &'static str,
+        retry_safe: Option<bool>,
         send: F,
     ) -> Result<ResponseValue<T>, Error>
     where
         F: Fn(raw::Client, i64) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, raw::Error<types::BunqError>>>,
     {
-        let inst = &self.inner.installation;
-        let mut renewed = false;
-        loop {
+        let client = &self.inner.client;
+        let failed = std::sync::Mutex::new(None::<Secret>);
+        let attempt = || async {
             let session = self.session().await?;
+            let hook = client.installed_hook(session.token(), &self.inner.installation)?;
+            *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.token().clone());
+            let call = Call::new(op).hook(hook);
+            let call = match retry_safe {
+                Some(safe) => call.retry_safe(safe),
+                None => call,
+            };
             let user_id = session.user_id();
-            let core = self.inner.client.core(
-                Some(session.token().clone()),
-                Some(inst.key.clone()),
-                Some(&inst.server_key),
-            )?;
-            let send = &send;
-            let result = core
-                .call(
-                    op,
-                    &[],
-                    |hooks, http, base| {
-                        send(raw::Client::new_with_client(&base, http, hooks), user_id)
-                    },
-                    api_error,
-                    Ok,
-                )
-                .await;
-            match result {
-                Err(e) if e.status() == Some(401) && !renewed => {
-                    tracing::debug!(operation = op.name, "bunq: 401; renewing the session once");
-                    renewed = true;
-                    self.invalidate(session.token()).await;
-                }
-                other => return other,
+            client.inner.core.call(call, |c| send(c.clone(), user_id), api_error, Ok).await
+        };
+        let renew = |_| async {
+            tracing::debug!(operation = op, "bunq: 401; renewing the session once");
+            let token = failed.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(token) = token {
+                self.invalidate(&token).await;
             }
-        }
+            Ok(())
+        };
+        renew_once_on_401(attempt, renew).await
     }
 
     /// The user's URL (webhook) notification filters (`GET /user/{userId}/notification-filter-url`,
@@ -710,7 +714,7 @@ impl BunqContext {
         &self,
     ) -> Result<Vec<types::NotificationFilterUrl>, Error> {
         let out = self
-            .session_call(LIST_URL_FILTERS, |c, user_id| async move {
+            .session_call(LIST_URL_FILTERS, None, |c, user_id| async move {
                 c.list_notification_filter_url().user_id(user_id).count(200u64).send().await
             })
             .await?;
@@ -734,7 +738,7 @@ impl BunqContext {
         }
         let body = types::NotificationFilterUrlCreate { notification_filters: filters };
         let out = self
-            .session_call(SET_URL_FILTERS, |c, user_id| {
+            .session_call(SET_URL_FILTERS, None, |c, user_id| {
                 let body = body.clone();
                 async move {
                     c.create_notification_filter_url().user_id(user_id).body(body).send().await
@@ -749,7 +753,7 @@ impl BunqContext {
         &self,
     ) -> Result<Vec<types::NotificationFilterPush>, Error> {
         let out = self
-            .session_call(LIST_PUSH_FILTERS, |c, user_id| async move {
+            .session_call(LIST_PUSH_FILTERS, None, |c, user_id| async move {
                 c.list_notification_filter_push().user_id(user_id).count(200u64).send().await
             })
             .await?;
@@ -767,7 +771,7 @@ impl BunqContext {
         }
         let body = types::NotificationFilterPushCreate { notification_filters: filters };
         let out = self
-            .session_call(SET_PUSH_FILTERS, |c, user_id| {
+            .session_call(SET_PUSH_FILTERS, None, |c, user_id| {
                 let body = body.clone();
                 async move {
                     c.create_notification_filter_push().user_id(user_id).body(body).send().await
@@ -784,7 +788,7 @@ fn check_callback_url(url: &str) -> Result<(), Error> {
         Ok(u) if u.scheme() == "https" && u.host_str().is_some() => Ok(()),
         _ => Err(Error::invalid_input(
             "notification_target",
-            format!("`{}` is not an https URL", crate::redact::one_line(url, 200)),
+            format!("`{}` is not an https URL", crate::core::redact::one_line(url, 200)),
         )),
     }
 }

@@ -12,8 +12,8 @@ use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
 use aws_lc_rs::signature::{self, KeyPair as _, ParsedPublicKey};
 use base64::Engine as _;
 
-use crate::error::{Error, ErrorKind};
-use crate::secret::Secret;
+use crate::core::error::{Error, ErrorKind};
+use crate::core::secret::Secret;
 
 const B64: base64::engine::general_purpose::GeneralPurpose =
     base64::engine::general_purpose::STANDARD;
@@ -163,7 +163,8 @@ mod tests {
         let generated_in = started.elapsed();
         assert!(key.public_key_pem().starts_with("-----BEGIN PUBLIC KEY-----\n"));
         assert!(key.public_key_pem().ends_with("-----END PUBLIC KEY-----\n"));
-        crate::validate::rsa_public_key_pem("client_public_key", key.public_key_pem()).unwrap();
+        crate::core::validate::rsa_public_key_pem("client_public_key", key.public_key_pem())
+            .unwrap();
 
         let body = br#"{"secret":"abc"}"#;
         let sig = key.sign(body).unwrap();

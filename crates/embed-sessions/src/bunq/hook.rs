@@ -7,9 +7,9 @@ use reqwest::header::{CACHE_CONTROL, HeaderMap, HeaderName, HeaderValue, USER_AG
 
 use super::crypto::{KeyPair, ServerKey};
 use super::reason::response_id;
-use crate::error::{Error, ErrorKind};
-use crate::secret::Secret;
-use crate::transport::AttemptHook;
+use crate::core::error::{Error, ErrorKind};
+use crate::core::secret::Secret;
+use crate::core::transport::AttemptHook;
 
 const AUTHENTICATION: HeaderName = HeaderName::from_static("x-bunq-client-authentication");
 const SIGNATURE: HeaderName = HeaderName::from_static("x-bunq-client-signature");

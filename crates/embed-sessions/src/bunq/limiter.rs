@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::config::Provider;
-use crate::error::{Error, ErrorKind};
+use super::Bunq;
+use crate::core::Provider;
+use crate::core::error::{Error, ErrorKind};
 
 /// What a context does when bunq's session rate limit (one `/session-server` call per 30 s
 /// per IP) would be exceeded.
@@ -94,7 +95,7 @@ impl SessionLimiter {
                 self.interval.as_secs_f64(),
                 wait.as_secs_f64()
             ))
-            .at(Provider::Bunq, "create_session_server")
+            .at(Bunq::DESCRIPTOR.name(), super::CREATE_SESSION_SERVER)
     }
 }
 

@@ -10,7 +10,7 @@
 //!   it makes (bunq allows one session call per 30 s per IP).
 //! - A [`BunqContext`] is one API key's context: an RSA-2048 key pair registered with
 //!   `POST /installation`, the installation token, bunq's server public key, the device
-//!   (`POST /device-server`) and the current [`Session`] (`POST /session-server`).
+//!   (`POST /device-server`) and the current [`BunqSession`] (`POST /session-server`).
 //! - Every request after installation is signed (`X-Bunq-Client-Signature`: RSA PKCS#1 v1.5
 //!   SHA-256 of exactly the body bytes sent, on every attempt) and every 2xx response is checked
 //!   against `X-Bunq-Server-Signature`; a missing or wrong signature fails the call.
@@ -24,7 +24,7 @@
 //! # async fn demo() -> Result<(), embed_sessions::Error> {
 //! // BUNQ_API_KEY, and BUNQ_BASE_URL (for example the sandbox, bunq::SANDBOX_URL).
 //! let bunq = BunqClient::from_env()?;
-//! let ctx = bunq.context().store(FileStore::new("bunq-context.json")).open().await?;
+//! let ctx = bunq.context().store(FileStore::new("bunq-context.json")).send().await?;
 //! let session = ctx.session().await?;
 //! println!("user {} until {}", session.user_id(), session.expires_at());
 //! for filter in ctx.notification_filters_url().await? {
@@ -40,7 +40,7 @@
 //! use embed_sessions::bunq::{BunqClient, FileStore, ProvisionPoll, raw::types};
 //! # async fn demo() -> Result<(), embed_sessions::Error> {
 //! let bunq = BunqClient::from_env()?; // the partner's API key
-//! let partner = bunq.context().store(FileStore::new("partner.json")).open().await?;
+//! let partner = bunq.context().store(FileStore::new("partner.json")).send().await?;
 //! let provision = partner
 //!     .create_user_provision(types::PartnerUserProvisionCreate {
 //!         external_uuid: uuid::Uuid::nil(), // your id for this user
@@ -86,16 +86,14 @@ pub use context::{BunqContext, ContextBuilder};
 pub use limiter::SessionRateLimit;
 pub use partner::{Provision, ProvisionPoll, ReadyProvision};
 pub use reason::BunqReason;
-pub use session::{BunqUser, DEFAULT_SESSION_TIMEOUT_SECS, MAX_SESSION_TIMEOUT_SECS, Session};
+pub use session::{BunqSession, BunqUser, DEFAULT_SESSION_TIMEOUT_SECS, MAX_SESSION_TIMEOUT_SECS};
 pub use store::{
     CONTEXT_FORMAT, ContextStore, FileStore, MAX_CONTEXT_FILE_BYTES, StoreFuture, StoredContext,
 };
 
-use crate::config::{Config, Provider};
-use crate::error::Error;
-use crate::retry::RetryPolicy;
-use crate::secret::Secret;
+use crate::core::{Config, Core, Descriptor, Error, Provider, RetryPolicy, Secret};
 use limiter::SessionLimiter;
+use reason::BunqReason as Reason;
 
 /// The public API in production.
 pub const PRODUCTION_URL: &str = "https://api.bunq.com/v1";
@@ -115,6 +113,35 @@ pub const SESSION_INTERVAL: Duration = Duration::from_secs(30);
 pub const RENEW_MARGIN: Duration = Duration::from_secs(30);
 /// Default `description` of a registered device.
 pub const DEFAULT_DEVICE_DESCRIPTION: &str = "embed-sessions";
+
+const CREATE_INSTALLATION: &str = "create_installation";
+const CREATE_DEVICE_SERVER: &str = "create_device_server";
+const CREATE_SESSION_SERVER: &str = "create_session_server";
+const CREATE_USER_PROVISION: &str = "create_partner_user_provision";
+
+/// The bunq provider: its [`Descriptor`] and reason, and the marker that types its
+/// configuration (`Config::builder(Bunq)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bunq;
+
+impl Provider for Bunq {
+    const DESCRIPTOR: &'static Descriptor =
+        &Descriptor::new("bunq", "BUNQ_API_KEY", "BUNQ_BASE_URL", PRODUCTION_URL)
+            .with_sandbox_url(SANDBOX_URL)
+            .with_sensitive_headers(&["x-bunq-client-authentication", "x-bunq-client-signature"])
+            // Each creates something (an installation, a device, a session, a provisioned user)
+            // that a repeat after a timeout could create twice.
+            .with_not_safe_to_repeat(&[
+                CREATE_INSTALLATION,
+                CREATE_DEVICE_SERVER,
+                CREATE_SESSION_SERVER,
+                CREATE_USER_PROVISION,
+            ]);
+    type Reason = Reason;
+}
+
+/// A [`Config`] for bunq.
+pub type BunqConfig = Config<Bunq>;
 
 /// Which bunq a base URL points at. A context made for one environment is refused by a client
 /// configured for another.
@@ -183,8 +210,9 @@ pub fn default_retry_policy() -> RetryPolicy {
 /// [`BunqClient::context`].
 ///
 /// ```
-/// use embed_sessions::{Config, Provider, bunq::{self, BunqClient, Environment}};
-/// let config = Config::builder(Provider::Bunq)
+/// use embed_sessions::Config;
+/// use embed_sessions::bunq::{self, Bunq, BunqClient, Environment};
+/// let config = Config::builder(Bunq)
 ///     .base_url(bunq::SANDBOX_URL)
 ///     .api_key("sandbox_0123456789")
 ///     .build()?;
@@ -200,7 +228,7 @@ pub struct BunqClient {
 
 #[derive(Clone)]
 struct ClientInner {
-    config: Config,
+    core: Arc<Core<raw::Client>>,
     environment: Environment,
     device_description: String,
     permitted_ips: Vec<String>,
@@ -213,7 +241,7 @@ impl fmt::Debug for BunqClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
         f.debug_struct("BunqClient")
-            .field("config", &i.config)
+            .field("core", &i.core)
             .field("environment", &i.environment)
             .field("device_description", &i.device_description)
             .field("permitted_ips", &i.permitted_ips)
@@ -225,20 +253,28 @@ impl fmt::Debug for BunqClient {
 }
 
 impl BunqClient {
-    /// A client from a configuration made with `Config::builder(Provider::Bunq)`. The API key
-    /// is optional here (each context may bring its own). When the configuration sets no
-    /// retry policy, [`default_retry_policy`] (429s wait bunq's 3-second window) is used; a
-    /// policy set on the configuration is used as it is, even one equal to
-    /// [`RetryPolicy::default`].
-    pub fn new(config: Config) -> Result<Self, Error> {
-        config.expect_provider(Provider::Bunq)?;
-        let environment = Environment::from_base_url(&config.base_url);
-        if let Some(key) = &config.api_key {
+    /// A client from a configuration made with `Config::builder(Bunq)`; the API key is
+    /// required (a configuration error naming `BUNQ_API_KEY` otherwise): it is the key of the
+    /// contexts opened without one of their own. When the configuration sets no retry policy,
+    /// [`default_retry_policy`] (429s wait bunq's 3-second window) is used; a policy set on
+    /// the configuration is used as it is, even one equal to [`RetryPolicy::default`].
+    pub fn new(config: BunqConfig) -> Result<Self, Error> {
+        config.require_api_key()?;
+        Self::without_key(config)
+    }
+
+    /// A client without an API key of its own, for contexts that each bring theirs
+    /// ([`ContextBuilder::api_key`], [`BunqClient::open_provisioned_user`], restored
+    /// contexts).
+    pub fn without_key(config: BunqConfig) -> Result<Self, Error> {
+        let environment = Environment::from_base_url(config.base_url());
+        if let Some(key) = config.api_key() {
             check_key_environment(key, environment)?;
         }
+        let core = Core::new(config, default_retry_policy(), raw::Client::new_with_client);
         Ok(Self {
             inner: Arc::new(ClientInner {
-                config,
+                core: Arc::new(core),
                 environment,
                 device_description: DEFAULT_DEVICE_DESCRIPTION.to_string(),
                 permitted_ips: Vec::new(),
@@ -252,7 +288,7 @@ impl BunqClient {
     /// A client from `BUNQ_API_KEY` (required) and `BUNQ_BASE_URL` (optional; production
     /// when unset).
     pub fn from_env() -> Result<Self, Error> {
-        Self::new(Config::from_env(Provider::Bunq)?)
+        Self::new(Config::from_env(Bunq)?)
     }
 
     fn edit(mut self, f: impl FnOnce(&mut ClientInner)) -> Self {
@@ -289,11 +325,12 @@ impl BunqClient {
     /// come from anyone on the path.
     ///
     /// ```
-    /// use embed_sessions::{Config, Provider, bunq::{self, BunqClient}};
-    /// let prod = BunqClient::new(Config::builder(Provider::Bunq).build()?)?;
+    /// use embed_sessions::Config;
+    /// use embed_sessions::bunq::{Bunq, BunqClient};
+    /// let prod = BunqClient::without_key(Config::builder(Bunq).build()?)?;
     /// assert!(prod.with_server_signature_check(false).is_err());
-    /// let mock = Config::builder(Provider::Bunq).base_url("http://127.0.0.1:9/v1").build()?;
-    /// assert!(BunqClient::new(mock)?.with_server_signature_check(false).is_ok());
+    /// let mock = Config::builder(Bunq).base_url("http://127.0.0.1:9/v1").build()?;
+    /// assert!(BunqClient::without_key(mock)?.with_server_signature_check(false).is_ok());
     /// # Ok::<(), embed_sessions::Error>(())
     /// ```
     pub fn with_server_signature_check(self, on: bool) -> Result<Self, Error> {
@@ -322,14 +359,19 @@ impl BunqClient {
         self.edit(|i| i.limiter = Arc::new(SessionLimiter::new(interval)))
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.inner.config
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        self.inner.core.base_url()
+    }
+
+    /// The timeout of one attempt.
+    pub(crate) fn attempt_timeout(&self) -> Duration {
+        self.inner.core.settings().timeout
     }
 
     /// The retry policy in force: the configuration's, else [`default_retry_policy`].
     pub fn retry_policy(&self) -> RetryPolicy {
-        self.inner.config.retry_policy().cloned().unwrap_or_else(default_retry_policy)
+        self.inner.core.policy().clone()
     }
 
     /// The environment of the configured base URL.
@@ -345,12 +387,12 @@ impl BunqClient {
 
     /// Creates a context for `api_key` (installation, device, session), without a store.
     pub async fn create_context(&self, api_key: impl Into<Secret>) -> Result<BunqContext, Error> {
-        self.context().api_key(api_key).open().await
+        self.context().api_key(api_key).send().await
     }
 
     /// A context from a snapshot, without any request: the session is renewed on first use if
     /// it is missing or about to expire. Refused when the snapshot is for another environment
-    /// or base URL, or is incomplete (use [`ContextBuilder::open`] to finish one).
+    /// or base URL, or is incomplete (use [`ContextBuilder::send`] to finish one).
     pub fn restore(&self, stored: StoredContext) -> Result<BunqContext, Error> {
         context::restore(self, stored, None, "the stored bunq context")
     }
@@ -363,7 +405,7 @@ impl BunqClient {
         ready: &ReadyProvision,
         store: impl ContextStore,
     ) -> Result<BunqContext, Error> {
-        self.context().api_key(ready.token_value().clone()).store(store).open().await
+        self.context().api_key(ready.token_value().clone()).store(store).send().await
     }
 }
 

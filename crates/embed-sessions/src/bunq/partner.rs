@@ -9,15 +9,12 @@ use tokio::time::Instant;
 use super::context::BunqContext;
 use super::raw::types;
 use super::reason::BunqReason;
-use crate::config::Provider;
-use crate::error::{ApiError, Error, ErrorKind, Reason};
-use crate::secret::Secret;
-use crate::transport::Op;
-use crate::validate;
+use super::{Bunq, CREATE_USER_PROVISION as CREATE_PROVISION};
+use crate::core::error::ErrorKind;
+use crate::core::{ApiError, Error, Provider, Reason, Secret, validate};
 
-const CREATE_PROVISION: Op = Op::once("create_partner_user_provision");
-const GET_PROVISION: Op = Op::idempotent("get_partner_user_provision");
-const UPDATE_PROVISION: Op = Op::idempotent("update_partner_user_provision");
+const GET_PROVISION: &str = "get_partner_user_provision";
+const UPDATE_PROVISION: &str = "update_partner_user_provision";
 
 /// A partner user provision as last read. The credential's token value is taken out of the
 /// generated type into a [`Secret`]: [`Provision::details`] never holds it.
@@ -41,7 +38,10 @@ impl fmt::Debug for Provision {
 }
 
 impl Provision {
-    fn from_response(op: Op, response: types::PartnerUserProvisionResponse) -> Result<Self, Error> {
+    fn from_response(
+        op: &'static str,
+        response: types::PartnerUserProvisionResponse,
+    ) -> Result<Self, Error> {
         let (mut id, mut details) = (None, None);
         for item in response.response {
             match item {
@@ -58,7 +58,7 @@ impl Provision {
         let id = id.or_else(|| details.as_ref().and_then(|p| p.id)).ok_or_else(|| {
             Error::new(ErrorKind::UnexpectedResponse)
                 .with_message("the response has neither an `Id` nor a provision id")
-                .at(Provider::Bunq, op.name)
+                .at(Bunq::DESCRIPTOR.name(), op)
         })?;
         Ok(Self { id, details, token_value })
     }
@@ -212,7 +212,7 @@ fn not_ready(id: i64, poll: ProvisionPoll, polls: u32, last_seen: &str) -> Error
              notification category",
             poll.deadline.as_secs_f64(),
         ))
-        .at(Provider::Bunq, GET_PROVISION.name)
+        .at(Bunq::DESCRIPTOR.name(), GET_PROVISION)
 }
 
 impl BunqContext {
@@ -228,7 +228,7 @@ impl BunqContext {
             return Err(Error::invalid_input("products", "name at least one (USER_VERIFIED)"));
         }
         let out = self
-            .session_call(CREATE_PROVISION, |c, _| {
+            .session_call(CREATE_PROVISION, None, |c, _| {
                 let body = request.clone();
                 async move { c.create_partner_user_provision().body(body).send().await }
             })
@@ -241,7 +241,7 @@ impl BunqContext {
     /// Reads a provision (`GET /partner-user-provision/{id}`).
     pub async fn user_provision(&self, id: i64) -> Result<Provision, Error> {
         let out = self
-            .session_call(GET_PROVISION, |c, _| async move {
+            .session_call(GET_PROVISION, None, |c, _| async move {
                 c.get_partner_user_provision().id(id).send().await
             })
             .await?;
@@ -264,7 +264,7 @@ impl BunqContext {
         let started = Instant::now();
         let far = Duration::from_secs(366 * 86_400);
         let deadline = started.checked_add(poll.deadline.min(far)).unwrap_or(started);
-        let attempt = self.client().config().timeout();
+        let attempt = self.client().attempt_timeout();
         let hard = deadline.checked_add(attempt).unwrap_or(deadline);
         let mut polls = 0u32;
         let mut last_seen = "nothing yet".to_string();
@@ -284,11 +284,11 @@ impl BunqContext {
             }
             if provision.has_ended() {
                 let api = ApiError::new(
-                    Reason::Bunq(BunqReason::ProvisionEnded),
+                    Reason::new(BunqReason::ProvisionEnded),
                     None,
                     Some(format!("provision {id} can no longer be used ({})", provision.state())),
                 );
-                return Err(Error::api(None, api).at(Provider::Bunq, GET_PROVISION.name));
+                return Err(Error::api(None, api).at(Bunq::DESCRIPTOR.name(), GET_PROVISION));
             }
             if Instant::now().checked_add(poll.interval).is_none_or(|next| next > deadline) {
                 return Err(not_ready(id, poll, polls, &last_seen));
@@ -315,7 +315,7 @@ impl BunqContext {
         status: types::PartnerUserProvisionUpdateStatus,
     ) -> Result<Provision, Error> {
         let out = self
-            .session_call(UPDATE_PROVISION, |c, _| async move {
+            .session_call(UPDATE_PROVISION, None, |c, _| async move {
                 c.update_partner_user_provision()
                     .id(id)
                     .body(types::PartnerUserProvisionUpdate { status })

@@ -4,8 +4,9 @@ use std::fmt;
 
 use reqwest::header::HeaderMap;
 
+use super::Bunq;
 use super::raw::types;
-use crate::error::{ApiError, Reason};
+use crate::core::{ApiError, ProviderReason};
 
 /// The response header bunq support asks for.
 pub(crate) const RESPONSE_ID: &str = "x-bunq-client-response-id";
@@ -14,12 +15,13 @@ pub(crate) const RESPONSE_ID: &str = "x-bunq-client-response-id";
 /// status.
 ///
 /// ```
+/// use embed_sessions::ProviderReason;
 /// use embed_sessions::bunq::BunqReason;
 /// assert_eq!(
-///     BunqReason::from_response(400, "The request signature is invalid."),
+///     BunqReason::from_response(400, None, Some("The request signature is invalid.")),
 ///     BunqReason::SignatureInvalid
 /// );
-/// assert_eq!(BunqReason::from_response(466, ""), BunqReason::SignatureRequired);
+/// assert_eq!(BunqReason::from_response(466, None, None), BunqReason::SignatureRequired);
 /// assert!(BunqReason::InsufficientAuthorisation.hint().is_some());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,10 +60,10 @@ pub enum BunqReason {
     Other,
 }
 
-impl BunqReason {
-    /// The reason for a status and bunq's (joined) error descriptions.
-    pub fn from_response(status: u16, message: &str) -> Self {
-        let m = message.to_ascii_lowercase();
+impl ProviderReason for BunqReason {
+    /// The reason for a status and bunq's (joined) error descriptions (bunq sends no code).
+    fn from_response(status: u16, _code: Option<&str>, message: Option<&str>) -> Self {
+        let m = message.unwrap_or("").to_ascii_lowercase();
         if status == 466 {
             BunqReason::SignatureRequired
         } else if m.contains("request signature is invalid") {
@@ -85,8 +87,7 @@ impl BunqReason {
         }
     }
 
-    /// What to do about it.
-    pub fn hint(self) -> Option<&'static str> {
+    fn hint(&self) -> Option<&'static str> {
         Some(match self {
             BunqReason::SignatureRequired => {
                 "bunq wants X-Bunq-Client-Signature on this call; the client signs every call \
@@ -159,16 +160,13 @@ pub(crate) fn api_error(status: u16, headers: &HeaderMap, body: types::BunqError
         .filter(|d| !d.is_empty())
         .collect::<Vec<_>>()
         .join("; ");
-    let reason = BunqReason::from_response(status, &message);
     let has_details = entries.iter().any(|e| {
         e.error_additional_parameter.as_ref().is_some_and(|p| !p.is_empty())
             || e.error_description_translated.as_deref().is_some_and(|t| !t.is_empty())
     });
-    let mut api =
-        ApiError::new(Reason::Bunq(reason), None, (!message.is_empty()).then_some(message));
-    if has_details {
-        api.details = serde_json::to_value(&entries).ok();
-    }
+    let message = (!message.is_empty()).then_some(message);
+    let mut api = ApiError::from_response::<Bunq>(status, None, message)
+        .with_details(if has_details { serde_json::to_value(&entries).ok() } else { None });
     api.response_id = response_id(headers);
     api
 }
@@ -213,7 +211,7 @@ mod tests {
         ];
         for (status, text, want) in cases {
             let api = api_error(status, &HeaderMap::new(), body(&[text]));
-            assert_eq!(api.reason, Reason::Bunq(want), "{status} {text}");
+            assert_eq!(api.reason.get::<BunqReason>(), Some(&want), "{status} {text}");
             assert_eq!(api.message.as_deref(), Some(text));
         }
     }
@@ -228,6 +226,6 @@ mod tests {
         assert!(api.details.is_some(), "translated texts are kept as details");
         let empty = api_error(500, &HeaderMap::new(), types::BunqError { error: None });
         assert_eq!(empty.message, None);
-        assert_eq!(empty.reason, Reason::Bunq(BunqReason::Other));
+        assert_eq!(empty.reason.get::<BunqReason>(), Some(&BunqReason::Other));
     }
 }

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::raw::types::{self, SessionServerItem, UserApiKeyUser};
-use crate::config::Provider;
-use crate::error::{Error, ErrorKind};
-use crate::secret::Secret;
+use super::{Bunq, CREATE_SESSION_SERVER as OP};
+use crate::core::error::{Error, ErrorKind};
+use crate::core::{Provider, Secret};
 
 /// Session lifetime when bunq sends no `session_timeout`: one week (its documented default).
 pub const DEFAULT_SESSION_TIMEOUT_SECS: i64 = 604_800;
@@ -16,8 +16,6 @@ pub const DEFAULT_SESSION_TIMEOUT_SECS: i64 = 604_800;
 /// Longest `session_timeout` accepted (one year; bunq documents one week as the default):
 /// anything larger is refused as a malformed answer.
 pub const MAX_SESSION_TIMEOUT_SECS: i64 = 366 * 86_400;
-
-const OP: &str = "create_session_server";
 
 /// The user a session acts for, as bunq returned it (one of the `session-server` user
 /// objects). Serialised in bunq's own one-key form (`{"UserApiKey": {...}}`).
@@ -136,7 +134,7 @@ impl BunqUser {
 ///
 /// `Debug` never shows the token.
 #[derive(Clone)]
-pub struct Session {
+pub struct BunqSession {
     id: i64,
     token: Secret,
     user: BunqUser,
@@ -144,9 +142,9 @@ pub struct Session {
     expires_at: DateTime<Utc>,
 }
 
-impl fmt::Debug for Session {
+impl fmt::Debug for BunqSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Session")
+        f.debug_struct("BunqSession")
             .field("id", &self.id)
             .field("token", &self.token)
             .field("user", &format_args!("{}({})", self.user.kind(), self.user.id()))
@@ -157,10 +155,10 @@ impl fmt::Debug for Session {
 }
 
 fn unexpected(message: String) -> Error {
-    Error::new(ErrorKind::UnexpectedResponse).with_message(message).at(Provider::Bunq, OP)
+    Error::new(ErrorKind::UnexpectedResponse).with_message(message).at(Bunq::DESCRIPTOR.name(), OP)
 }
 
-impl Session {
+impl BunqSession {
     /// The session in a `session-server` response, created at `created_at` (take the time
     /// just before sending: the expiry errs on the early side). The response must hold `Id`,
     /// `Token` and exactly one user object, in any order.
@@ -206,9 +204,12 @@ impl Session {
     ) -> Result<Self, Error> {
         let timeout =
             user.session_timeout().filter(|t| *t > 0).unwrap_or(DEFAULT_SESSION_TIMEOUT_SECS);
-        let life =
-            crate::validate::provider_seconds("session_timeout", timeout, MAX_SESSION_TIMEOUT_SECS)
-                .map_err(|e| e.at(Provider::Bunq, OP))?;
+        let life = crate::core::validate::provider_seconds(
+            "session_timeout",
+            timeout,
+            MAX_SESSION_TIMEOUT_SECS,
+        )
+        .map_err(|e| e.at(Bunq::DESCRIPTOR.name(), OP))?;
         let expires_at = chrono::TimeDelta::from_std(life)
             .ok()
             .and_then(|d| created_at.checked_add_signed(d))

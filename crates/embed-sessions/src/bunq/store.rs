@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Environment;
 use super::session::BunqUser;
-use crate::error::{Error, ErrorKind};
-use crate::secret::Secret;
+use crate::core::error::{Error, ErrorKind};
+use crate::core::secret::Secret;
 
 /// The format tag written into every stored context.
 pub const CONTEXT_FORMAT: &str = "embed-sessions/bunq-context/v1";
@@ -108,7 +108,7 @@ pub(crate) struct StoredSession {
 mod secret_serde {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    use crate::secret::Secret;
+    use crate::core::secret::Secret;
 
     pub fn serialize<S: Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(secret.expose())
@@ -193,12 +193,12 @@ impl StoredContext {
             return Err("it is empty".into());
         }
         let value: serde_json::Value =
-            serde_json::from_slice(json).map_err(|e| crate::transport::serde_kind(&e))?;
+            serde_json::from_slice(json).map_err(|e| crate::core::transport::serde_kind(&e))?;
         let format = value.get("format").and_then(|f| f.as_str()).unwrap_or("(none)");
         if format != CONTEXT_FORMAT {
             return Err(format!(
                 "its format is `{}`, this version reads `{CONTEXT_FORMAT}`",
-                crate::redact::one_line(format, 80)
+                crate::core::redact::one_line(format, 80)
             ));
         }
         serde_json::from_value(value).map_err(|e| {

@@ -6,13 +6,11 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{envelope_error, open_envelope, raw, types};
-use crate::error::{Error, ErrorKind};
-use crate::secret::Secret;
-use crate::transport::{Core, Op};
+use super::{LOGIN, REFRESH_TOKEN as REFRESH, Vlens, envelope_error, open_envelope, raw, types};
+use crate::core::error::ErrorKind;
+use crate::core::{Call, Error, Provider, Secret};
 
-const LOGIN: Op = Op::once("login");
-const REFRESH: Op = Op::once("refresh_token");
+type Core = crate::core::Core<raw::Client>;
 
 /// A token is renewed when less than this much life is left.
 const RENEW_MARGIN: Duration = Duration::from_secs(60);
@@ -124,7 +122,7 @@ fn access_expiry(now: Instant, secs: Option<i64>) -> Result<Instant, Error> {
 /// (an out-of-range lifetime is an [`ErrorKind::UnexpectedResponse`] naming the field).
 fn expiry(now: Instant, field: &str, secs: Option<i64>, default: i64) -> Result<Instant, Error> {
     let secs = secs.unwrap_or(default);
-    let life = crate::validate::provider_seconds(field, secs, MAX_LIFETIME)?;
+    let life = crate::core::validate::provider_seconds(field, secs, MAX_LIFETIME)?;
     now.checked_add(life).ok_or_else(|| {
         Error::new(ErrorKind::UnexpectedResponse)
             .with_message(format!("`{field}` {secs} cannot be added to the clock"))
@@ -177,7 +175,7 @@ impl AdminAuth {
 
     async fn login(&self, core: &Core) -> Result<Tokens, Error> {
         self.credentials.validate()?;
-        let key = core.config.require_api_key()?.expose().to_string();
+        let key = core.api_key_header()?;
         let c = &self.credentials;
         let tenancy = c.tenancy_name.clone();
         let body =
@@ -194,12 +192,8 @@ impl AdminAuth {
             };
         let data = core
             .call(
-                LOGIN,
-                &[&c.password],
-                |hooks, http, base| async move {
-                    let client = raw::Client::new_with_client(&base, http, hooks);
-                    client.login().api_key(key).tenancy_name(tenancy).body(body).send().await
-                },
+                Call::new(LOGIN).body_secrets(&[&c.password]),
+                |client| client.login().api_key(key).tenancy_name(tenancy).body(body).send(),
                 envelope_error,
                 open_envelope("tokens"),
             )
@@ -209,7 +203,7 @@ impl AdminAuth {
             .access_token
             .filter(|t| !t.is_empty())
             .ok_or_else(|| missing(LOGIN, "accessToken"))?;
-        let at = |e: Error| e.at(crate::config::Provider::Vlens, LOGIN.name);
+        let at = |e: Error| e.at(Vlens::DESCRIPTOR.name(), LOGIN);
         Ok(Tokens {
             access: Secret::new(access),
             access_expires: access_expiry(now, data.expire_in_seconds).map_err(at)?,
@@ -225,16 +219,12 @@ impl AdminAuth {
     }
 
     async fn refresh(&self, core: &Core, refresh: Secret) -> Result<Tokens, Error> {
-        let key = core.config.require_api_key()?.expose().to_string();
+        let key = core.api_key_header()?;
         let body = types::RefreshTokenInput { refresh_token: Some(refresh.expose().to_string()) };
         let data = core
             .call(
-                REFRESH,
-                &[&refresh],
-                |hooks, http, base| async move {
-                    let client = raw::Client::new_with_client(&base, http, hooks);
-                    client.refresh_token().api_key(key).body(body).send().await
-                },
+                Call::new(REFRESH).body_secrets(&[&refresh]),
+                |client| client.refresh_token().api_key(key).body(body).send(),
                 envelope_error,
                 open_envelope("tokens"),
             )
@@ -244,7 +234,7 @@ impl AdminAuth {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| missing(REFRESH, "accessToken"))?;
         let now = Instant::now();
-        let at = |e: Error| e.at(crate::config::Provider::Vlens, REFRESH.name);
+        let at = |e: Error| e.at(Vlens::DESCRIPTOR.name(), REFRESH);
         // Keep `newRefreshToken` when Vlens issues one, else the (possibly same) `refreshToken`,
         // else the one just used.
         let next_refresh =
@@ -259,9 +249,9 @@ impl AdminAuth {
     }
 }
 
-fn missing(op: Op, field: &str) -> Error {
+fn missing(op: &'static str, field: &str) -> Error {
     Error::new(ErrorKind::UnexpectedResponse)
         .with_status(Some(200))
         .with_message(format!("`data.{field}` is missing"))
-        .at(crate::config::Provider::Vlens, op.name)
+        .at(Vlens::DESCRIPTOR.name(), op)
 }

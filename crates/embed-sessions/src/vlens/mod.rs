@@ -32,11 +32,11 @@ pub use template::{TemplateField, TemplateFields};
 /// The generated Vlens client (`vlens-client`), for everything the wrappers do not cover.
 pub use vlens_client as raw;
 
-use crate::config::{Config, Provider};
-use crate::error::{ApiError, Error, ErrorKind, Reason};
-use crate::secret::Secret;
-use crate::transport::{Core, Op};
-use crate::validate;
+use crate::core::error::ErrorKind;
+use crate::core::{
+    ApiError, Call, Config, Core, Descriptor, Error, Provider, ProviderReason, RetryPolicy, Secret,
+    renew_once_on_401, validate,
+};
 use admin::AdminAuth;
 use raw::types;
 
@@ -45,9 +45,29 @@ pub const DEFAULT_IFRAME_ORIGIN: &str = "https://app.vlenseg.com";
 /// The environment variable [`VlensClient::from_env`] reads the iframe origin from.
 pub const IFRAME_ORIGIN_VAR: &str = "VLENS_IFRAME_ORIGIN";
 
-const CREATE_AUTH_SESSION: Op = Op::idempotent("create_auth_session");
-const CREATE_INVITATION: Op = Op::once("create_invitation");
-const TEMPLATE_FIELDS: Op = Op::idempotent("get_business_request_type_template_fields");
+const CREATE_AUTH_SESSION: &str = "create_auth_session";
+const CREATE_INVITATION: &str = "create_invitation";
+const TEMPLATE_FIELDS: &str = "get_business_request_type_template_fields";
+const LOGIN: &str = "login";
+const REFRESH_TOKEN: &str = "refresh_token";
+
+/// The Vlens provider: its [`Descriptor`] and reason, and the marker that types its
+/// configuration (`Config::builder(Vlens)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vlens;
+
+impl Provider for Vlens {
+    const DESCRIPTOR: &'static Descriptor =
+        &Descriptor::new("vlens", "VLENS_API_KEY", "VLENS_BASE_URL", "https://api.vlenseg.com")
+            .with_sensitive_headers(&["apikey"])
+            // An invitation repeated after a timeout could invite twice; a repeated login or
+            // refresh could invalidate the token the first one issued.
+            .with_not_safe_to_repeat(&[CREATE_INVITATION, LOGIN, REFRESH_TOKEN]);
+    type Reason = VlensReason;
+}
+
+/// A [`Config`] for Vlens.
+pub type VlensConfig = Config<Vlens>;
 
 /// Why Vlens rejected a request: the documented error-code families, plus HTTP statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,9 +93,18 @@ pub enum VlensReason {
     Other,
 }
 
-impl VlensReason {
-    /// The reason for an envelope `error_code` and the HTTP status.
-    pub fn from_code(code: Option<i64>, status: u16) -> Self {
+impl ProviderReason for VlensReason {
+    /// The reason for the HTTP status and an envelope `error_code` (its decimal text; the
+    /// message is not used).
+    ///
+    /// ```
+    /// use embed_sessions::ProviderReason;
+    /// use embed_sessions::vlens::VlensReason;
+    /// assert_eq!(VlensReason::from_response(200, Some("1050"), None), VlensReason::ImageQuality);
+    /// assert_eq!(VlensReason::from_response(401, None, None), VlensReason::Unauthorized);
+    /// ```
+    fn from_response(status: u16, code: Option<&str>, _message: Option<&str>) -> Self {
+        let code = code.and_then(|c| c.trim().parse::<i64>().ok());
         match (code, status) {
             (_, 401) => VlensReason::Unauthorized,
             (_, 403) => VlensReason::Forbidden,
@@ -89,8 +118,7 @@ impl VlensReason {
         }
     }
 
-    /// What to do about it.
-    pub fn hint(self) -> Option<&'static str> {
+    fn hint(&self) -> Option<&'static str> {
         Some(match self {
             VlensReason::Unauthorized => {
                 "check VLENS_API_KEY (and the admin credentials for invitations)"
@@ -133,13 +161,12 @@ fn envelope_error(
     _headers: &reqwest::header::HeaderMap,
     out: types::ApiOutput,
 ) -> ApiError {
-    let mut api = ApiError::new(
-        Reason::Vlens(VlensReason::from_code(out.error_code, status)),
+    ApiError::from_response::<Vlens>(
+        status,
         out.error_code.map(|c| c.to_string()),
         out.error_message,
-    );
-    api.details = out.error_descriptions;
-    api
+    )
+    .with_details(out.error_descriptions)
 }
 
 /// A generated `ApiOutput*` envelope: `data` plus the error fields every envelope has.
@@ -181,19 +208,23 @@ envelope! {
 pub(super) fn open_envelope<E: Envelope>(
     what: &'static str,
 ) -> impl FnOnce(progenitor_client::ResponseValue<E>) -> Result<E::Data, Error> {
-    move |out| {
-        let status = out.status().as_u16();
-        let (data, errors) = out.into_inner().split();
-        match (errors.error_code, data) {
-            (None | Some(0), Some(data)) => Ok(data),
-            (None | Some(0), None) => Err(Error::new(ErrorKind::UnexpectedResponse)
-                .with_status(Some(status))
-                .with_message(format!("the envelope has no error code and no {what} in `data`"))),
-            (Some(_), _) => Err(Error::api(
-                Some(status),
-                envelope_error(status, &reqwest::header::HeaderMap::new(), errors),
-            )),
-        }
+    move |out| open_split(out.status().as_u16(), what, out.into_inner().split())
+}
+
+fn open_split<D>(
+    status: u16,
+    what: &str,
+    (data, errors): (Option<D>, types::ApiOutput),
+) -> Result<D, Error> {
+    match (errors.error_code, data) {
+        (None | Some(0), Some(data)) => Ok(data),
+        (None | Some(0), None) => Err(Error::new(ErrorKind::UnexpectedResponse)
+            .with_status(Some(status))
+            .with_message(format!("the envelope has no error code and no {what} in `data`"))),
+        (Some(_), _) => Err(Error::api(
+            Some(status),
+            envelope_error(status, &reqwest::header::HeaderMap::new(), errors),
+        )),
     }
 }
 
@@ -201,12 +232,9 @@ pub(super) fn open_envelope<E: Envelope>(
 fn open_token(
     out: progenitor_client::ResponseValue<types::ApiOutputString>,
 ) -> Result<Secret, Error> {
-    let status = out.status();
-    let headers = out.headers().clone();
-    let mut inner = out.into_inner();
-    inner.data = inner.data.filter(|t| !t.is_empty());
-    open_envelope("token")(progenitor_client::ResponseValue::new(inner, status, headers))
-        .map(Secret::new)
+    let status = out.status().as_u16();
+    let (data, errors) = out.into_inner().split();
+    open_split(status, "token", (data.filter(|t| !t.is_empty()), errors)).map(Secret::new)
 }
 
 /// A Vlens client: API key, base URL, iframe origin and (for invitations) admin credentials.
@@ -214,7 +242,7 @@ fn open_token(
 /// Cheap to clone; clones share the admin token cache.
 #[derive(Clone)]
 pub struct VlensClient {
-    core: Arc<Core>,
+    core: Arc<Core<raw::Client>>,
     iframe_origin: Arc<str>,
     admin: Option<Arc<AdminAuth>>,
 }
@@ -222,7 +250,7 @@ pub struct VlensClient {
 impl fmt::Debug for VlensClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VlensClient")
-            .field("config", &self.core.config)
+            .field("core", &self.core)
             .field("iframe_origin", &self.iframe_origin)
             .field("admin", &self.admin)
             .finish()
@@ -230,21 +258,21 @@ impl fmt::Debug for VlensClient {
 }
 
 impl VlensClient {
-    /// A client from a configuration made with `Config::builder(Provider::Vlens)`; the API key
-    /// is required.
+    /// A client from a configuration made with `Config::builder(Vlens)`; the API key is
+    /// required (a configuration error naming `VLENS_API_KEY` otherwise).
     ///
     /// ```
-    /// use embed_sessions::{Config, Provider, vlens::VlensClient};
-    /// let config = Config::builder(Provider::Vlens).api_key("KEY").build()?;
+    /// use embed_sessions::Config;
+    /// use embed_sessions::vlens::{Vlens, VlensClient};
+    /// let config = Config::builder(Vlens).api_key("KEY").build()?;
     /// let vlens = VlensClient::new(config)?;
     /// assert!(!format!("{vlens:?}").contains("KEY"));
     /// # Ok::<(), embed_sessions::Error>(())
     /// ```
-    pub fn new(config: Config) -> Result<Self, Error> {
-        config.expect_provider(Provider::Vlens)?;
+    pub fn new(config: VlensConfig) -> Result<Self, Error> {
         config.require_api_key()?;
         Ok(Self {
-            core: Arc::new(Core::new(config, crate::RetryPolicy::default())),
+            core: Arc::new(Core::new(config, RetryPolicy::default(), raw::Client::new_with_client)),
             iframe_origin: Arc::from(DEFAULT_IFRAME_ORIGIN),
             admin: None,
         })
@@ -254,7 +282,7 @@ impl VlensClient {
     /// when `VLENS_TENANCY_NAME`, `VLENS_USERNAME` and `VLENS_PASSWORD` are all set, and the
     /// iframe origin from `VLENS_IFRAME_ORIGIN` when set (see [`Self::with_iframe_origin`]).
     pub fn from_env() -> Result<Self, Error> {
-        let mut client = Self::new(Config::from_env(Provider::Vlens)?)?;
+        let mut client = Self::new(Config::from_env(Vlens)?)?;
         if let Ok(origin) = std::env::var(IFRAME_ORIGIN_VAR)
             && !origin.is_empty()
         {
@@ -269,7 +297,7 @@ impl VlensClient {
     /// Uses another origin for iframe URLs (default `https://app.vlenseg.com`); same rules as
     /// base URLs (https, or http on loopback).
     pub fn with_iframe_origin(mut self, origin: &str) -> Result<Self, Error> {
-        let origin = crate::config::validate_base_url(Provider::Vlens, origin)?;
+        let origin = crate::core::validate_base_url(Vlens::DESCRIPTOR.name(), origin)?;
         self.iframe_origin = Arc::from(origin);
         Ok(self)
     }
@@ -280,9 +308,14 @@ impl VlensClient {
         self
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.core.config
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        self.core.base_url()
+    }
+
+    /// The iframe origin iframe URLs use.
+    pub fn iframe_origin(&self) -> &str {
+        &self.iframe_origin
     }
 
     /// Starts an auth session (API key only).
@@ -310,17 +343,15 @@ impl VlensClient {
     /// The template fields of a contract (business request) type: the keys an invitation can
     /// pre-fill. Sends the admin bearer token when admin credentials are configured.
     pub async fn template_fields(&self, request_type_id: i32) -> Result<TemplateFields, Error> {
-        let key = self.core.config.require_api_key()?.expose().to_string();
+        let key = self.core.api_key_header()?;
         let bearer = match &self.admin {
             Some(_) => Some(format!("Bearer {}", self.admin_token().await?.expose())),
             None => None,
         };
         self.core
             .call(
-                TEMPLATE_FIELDS,
-                &[],
-                |hooks, http, base| async move {
-                    let c = raw::Client::new_with_client(&base, http, hooks);
+                Call::new(TEMPLATE_FIELDS),
+                |c| {
                     let mut req = c
                         .get_business_request_type_template_fields()
                         .api_key(key)
@@ -328,7 +359,7 @@ impl VlensClient {
                     if let Some(b) = bearer {
                         req = req.authorization(b);
                     }
-                    req.send().await
+                    req.send()
                 },
                 envelope_error,
                 open_envelope("template"),
@@ -471,7 +502,7 @@ impl AuthSessionBuilder<'_> {
     /// Validates the input (nothing is sent when it is invalid) and creates the session.
     pub async fn send(self) -> Result<VlensSession, Error> {
         let user = self.user.validate()?;
-        let key = self.client.core.config.require_api_key()?.expose().to_string();
+        let key = self.client.core.api_key_header()?;
         let body = types::CreateAuthSessionInput {
             email: user.email,
             phone_number: user.phone,
@@ -482,12 +513,8 @@ impl AuthSessionBuilder<'_> {
             .client
             .core
             .call(
-                CREATE_AUTH_SESSION,
-                &[],
-                |hooks, http, base| async move {
-                    let c = raw::Client::new_with_client(&base, http, hooks);
-                    c.create_auth_session().api_key(key).body(body).send().await
-                },
+                Call::new(CREATE_AUTH_SESSION),
+                |c| c.create_auth_session().api_key(key).body(body).send(),
                 envelope_error,
                 open_token,
             )
@@ -561,7 +588,7 @@ impl InvitationBuilder<'_> {
         let user = self.user.validate()?;
         self.validate_fields()?;
         let client = self.client;
-        let key = client.core.config.require_api_key()?.expose().to_string();
+        let key = client.core.api_key_header()?;
         let request_fields = (!self.fields.is_empty()).then(|| {
             let map = self.fields.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect();
             types::RequestFieldsValues(map)
@@ -575,39 +602,28 @@ impl InvitationBuilder<'_> {
                 user_public_key: user.user_public_key,
             },
         };
-        let mut renewed = false;
-        loop {
+        let attempt = || async {
             let bearer = format!("Bearer {}", client.admin_token().await?.expose());
             let (key, body) = (key.clone(), body.clone());
-            let result = client
+            client
                 .core
                 .call(
-                    CREATE_INVITATION,
-                    &[],
-                    |hooks, http, base| async move {
-                        let c = raw::Client::new_with_client(&base, http, hooks);
-                        c.create_invitation()
-                            .api_key(key)
-                            .authorization(bearer)
-                            .body(body)
-                            .send()
-                            .await
-                    },
+                    Call::new(CREATE_INVITATION),
+                    |c| c.create_invitation().api_key(key).authorization(bearer).body(body).send(),
                     envelope_error,
                     open_token,
                 )
-                .await;
-            match result {
-                Err(e) if e.status() == Some(401) && !renewed => {
-                    renewed = true;
-                    if let Some(admin) = &client.admin {
-                        admin.invalidate().await;
-                    }
-                }
-                Err(e) => return Err(e),
-                Ok(token) => return Ok(client.session(token)),
+                .await
+        };
+        // A 401 may mean the cached admin token was revoked: renew it once and repeat.
+        let renew = |_| async {
+            if let Some(admin) = &client.admin {
+                admin.invalidate().await;
             }
-        }
+            Ok(())
+        };
+        let token = renew_once_on_401(attempt, renew).await?;
+        Ok(client.session(token))
     }
 }
 

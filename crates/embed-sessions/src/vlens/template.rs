@@ -1,7 +1,7 @@
 //! The template fields of a contract type, as a recursive tree.
 
 use super::types;
-use crate::error::Error;
+use crate::core::error::Error;
 
 /// A contract (business request) type and its fields. Serializes in camelCase.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -24,9 +24,9 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::{CREATE_EMBED_SESSION, VrPlatformClient, VrPlatformSession, validate_key};
-use crate::config::Provider;
-use crate::error::{Error, ErrorKind};
+use super::{CREATE_EMBED_SESSION, VrPlatform, VrPlatformClient, VrPlatformSession, validate_key};
+use crate::core::Provider;
+use crate::core::error::{Error, ErrorKind};
 
 /// Default margin: a cached session is handed out while it has more than 60 s of life left.
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(60);
@@ -34,6 +34,18 @@ pub const DEFAULT_MARGIN: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_ENTRIES: usize = 10_000;
 /// Longest a session is cached, whatever its `expiresAt` says (VRPlatform issues 15 minutes).
 const MAX_CACHED_LIFE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Whether a session request may create the embedded user on first access
+/// (`autoProvision=true`); part of the cache key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum UserProvisioning {
+    /// The user must exist already: an unknown `sub` is
+    /// [`VrPlatformReason::UnknownUser`](super::VrPlatformReason::UnknownUser).
+    #[default]
+    ExistingUser,
+    /// VRPlatform creates the user on first access.
+    AutoProvision,
+}
 
 /// The outcome of one upstream fetch, shared by every caller waiting on it.
 type Outcome = Result<Arc<VrPlatformSession>, Arc<Error>>;
@@ -56,12 +68,12 @@ type Outcome = Result<Arc<VrPlatformSession>, Arc<Error>>;
 /// tasks, so use it inside a tokio runtime.
 ///
 /// ```no_run
-/// use embed_sessions::vrplatform::{SessionCache, VrPlatformClient};
+/// use embed_sessions::vrplatform::{SessionCache, UserProvisioning, VrPlatformClient};
 /// # async fn demo() -> Result<(), embed_sessions::Error> {
 /// let cache = SessionCache::new(VrPlatformClient::from_env()?);
 /// // In the handler of each iframe load:
 /// let tenant = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
-/// let session = cache.get("hostaway-user-123", tenant, false).await?;
+/// let session = cache.get("hostaway-user-123", tenant, UserProvisioning::ExistingUser).await?;
 /// let body = serde_json::to_string(&session.frontend_payload()).unwrap();
 /// # let _ = body;
 /// # Ok(()) }
@@ -181,8 +193,9 @@ impl Map {
 ///
 /// ```
 /// use std::time::Duration;
-/// use embed_sessions::{Config, Provider, vrplatform::{SessionCache, VrPlatformClient}};
-/// let config = Config::builder(Provider::VrPlatform).api_key("K").build()?;
+/// use embed_sessions::Config;
+/// use embed_sessions::vrplatform::{SessionCache, VrPlatform, VrPlatformClient};
+/// let config = Config::builder(VrPlatform).api_key("K").build()?;
 /// let client = VrPlatformClient::new(config)?;
 /// let cache = SessionCache::builder(client)
 ///     .margin(Duration::from_secs(120))
@@ -257,7 +270,7 @@ impl SessionCache {
         &self.inner.client
     }
 
-    /// The session for (`sub`, `tenant_id`, `auto_provision`): the cached one while it has more
+    /// The session for (`sub`, `tenant_id`, `provisioning`): the cached one while it has more
     /// than the margin of life left, else a new one (one upstream request however many callers
     /// ask at once). Input is checked first, exactly like
     /// [`EmbedSessionBuilder::send`](super::EmbedSessionBuilder::send).
@@ -265,8 +278,9 @@ impl SessionCache {
         &self,
         sub: &str,
         tenant_id: &str,
-        auto_provision: bool,
+        provisioning: UserProvisioning,
     ) -> Result<Arc<VrPlatformSession>, Error> {
+        let auto_provision = provisioning == UserProvisioning::AutoProvision;
         let (sub, tenant) = validate_key(Some(sub), Some(tenant_id))?;
         let now = Instant::now();
         if let Some(session) =
@@ -287,13 +301,14 @@ impl SessionCache {
             Some(Err(error)) => Err(Error::copy_of(&error)),
             None => Err(Error::new(ErrorKind::Session)
                 .with_message("the session request ended without an answer (its task stopped)")
-                .at(Provider::VrPlatform, CREATE_EMBED_SESSION.name)),
+                .at(VrPlatform::DESCRIPTOR.name(), CREATE_EMBED_SESSION)),
         }
     }
 
     /// Forgets the cached session of this key (for example after the frontend reported that
     /// VRPlatform refused its token); a fetch in flight is not affected.
-    pub fn invalidate(&self, sub: &str, tenant_id: &str, auto_provision: bool) {
+    pub fn invalidate(&self, sub: &str, tenant_id: &str, provisioning: UserProvisioning) {
+        let auto_provision = provisioning == UserProvisioning::AutoProvision;
         let Ok(tenant) = Uuid::try_parse(tenant_id) else { return };
         let mut map = self.write();
         if let Some(slot) = map.get_mut(tenant, auto_provision, sub) {

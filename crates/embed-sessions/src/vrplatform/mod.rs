@@ -26,13 +26,12 @@
 //! Failures carry a [`VrPlatformReason`] (one variant per documented failure) and a hint:
 //!
 //! ```no_run
-//! use embed_sessions::Reason;
 //! use embed_sessions::vrplatform::{VrPlatformClient, VrPlatformReason};
 //! # async fn demo(vrp: VrPlatformClient) {
 //! let tenant = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
 //! match vrp.embed_session().sub("u-1").tenant_id(tenant).send().await {
 //!     Ok(session) => println!("expires at {}", session.expires_at()),
-//!     Err(e) if e.reason() == Some(&Reason::VrPlatform(VrPlatformReason::UnknownUser)) => {
+//!     Err(e) if e.reason_as() == Some(&VrPlatformReason::UnknownUser) => {
 //!         eprintln!("{e}"); // ... unknown embedded user (HTTP 401): ...; enable autoProvision ...
 //!     }
 //!     Err(e) => eprintln!("{e}"),
@@ -43,6 +42,7 @@
 mod cache;
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -52,17 +52,40 @@ use uuid::Uuid;
 /// cover.
 pub use vrplatform_client as raw;
 
-pub use cache::{DEFAULT_MARGIN, DEFAULT_MAX_ENTRIES, SessionCache, SessionCacheBuilder};
+pub use cache::{
+    DEFAULT_MARGIN, DEFAULT_MAX_ENTRIES, SessionCache, SessionCacheBuilder, UserProvisioning,
+};
 
-use crate::config::{Config, Provider};
-use crate::error::{ApiError, Error, ErrorKind, Reason};
-use crate::secret::Secret;
-use crate::transport::{Core, Op};
-use crate::validate;
+use crate::core::error::ErrorKind;
+use crate::core::{
+    ApiError, Call, Config, Core, Descriptor, Error, Provider, ProviderReason, RetryPolicy, Secret,
+    validate,
+};
 use raw::types;
 
-const CREATE_EMBED_SESSION: Op = Op::idempotent("create_embed_session");
-const GET_TEAM: Op = Op::idempotent("get_team");
+const CREATE_EMBED_SESSION: &str = "create_embed_session";
+const GET_TEAM: &str = "get_team";
+
+/// The VRPlatform provider: its [`Descriptor`] and reason, and the marker that types its
+/// configuration (`Config::builder(VrPlatform)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VrPlatform;
+
+impl Provider for VrPlatform {
+    // Both operations are safe to repeat: a session request issues a new token each time, and
+    // reading a team changes nothing.
+    const DESCRIPTOR: &'static Descriptor = &Descriptor::new(
+        "vrplatform",
+        "VRPLATFORM_API_KEY",
+        "VRPLATFORM_BASE_URL",
+        "https://api.edge.vrplatform.app",
+    )
+    .with_sensitive_headers(&["x-api-key"]);
+    type Reason = VrPlatformReason;
+}
+
+/// A [`Config`] for VRPlatform.
+pub type VrPlatformConfig = Config<VrPlatform>;
 
 /// Why VRPlatform rejected a request: the nine documented failures of
 /// `POST /auth/embed/session` (status and message), plus [`VrPlatformReason::Other`].
@@ -71,12 +94,13 @@ const GET_TEAM: Op = Op::idempotent("get_team");
 /// what to do.
 ///
 /// ```
+/// use embed_sessions::ProviderReason;
 /// use embed_sessions::vrplatform::VrPlatformReason;
-/// let r = VrPlatformReason::from_response(401, "unknown embedded user.");
+/// let r = VrPlatformReason::from_response(401, Some("UNAUTHORIZED"), Some("unknown embedded user."));
 /// assert_eq!(r, VrPlatformReason::UnknownUser);
 /// assert_eq!(r.to_string(), "unknown embedded user");
 /// assert_eq!(r.hint(), Some("enable autoProvision or create the user first"));
-/// let other = VrPlatformReason::from_response(403, "Unknown embedded user");
+/// let other = VrPlatformReason::from_response(403, None, Some("Unknown embedded user"));
 /// assert_eq!(other, VrPlatformReason::Other);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,7 +124,7 @@ pub enum VrPlatformReason {
     UserInactive,
     /// 401 "Embedded user is not allowed to access tenant": the user is not a team member.
     UserNotAllowed,
-    /// Any other status or message; [`crate::ApiError`] keeps the status, code and message.
+    /// Any other status or message; [`ApiError`] keeps the status, code and message.
     Other,
 }
 
@@ -133,12 +157,13 @@ fn normalize(message: &str) -> String {
     out
 }
 
-impl VrPlatformReason {
+impl ProviderReason for VrPlatformReason {
     /// The reason for a response status and `message`: matched on both, ignoring case,
-    /// surrounding whitespace and trailing punctuation. Anything else is
-    /// [`VrPlatformReason::Other`]; this never fails.
-    pub fn from_response(status: u16, message: &str) -> Self {
-        let message = normalize(message);
+    /// surrounding whitespace and trailing punctuation (the `code` is not used: VRPlatform
+    /// sends `UNAUTHORIZED` for most of them). Anything else is [`VrPlatformReason::Other`];
+    /// this never fails.
+    fn from_response(status: u16, _code: Option<&str>, message: Option<&str>) -> Self {
+        let message = normalize(message.unwrap_or(""));
         DOCUMENTED
             .iter()
             .find(|(s, m, _)| *s == status && *m == message)
@@ -146,7 +171,7 @@ impl VrPlatformReason {
     }
 
     /// What to do about it (`None` for [`VrPlatformReason::Other`]).
-    pub fn hint(self) -> Option<&'static str> {
+    fn hint(&self) -> Option<&'static str> {
         Some(match self {
             VrPlatformReason::MissingApiKey => "send the provider API key (set VRPLATFORM_API_KEY)",
             VrPlatformReason::InvalidApiKey => {
@@ -198,7 +223,6 @@ fn api_error(
     _headers: &reqwest::header::HeaderMap,
     body: types::ErrorBody,
 ) -> ApiError {
-    let reason = VrPlatformReason::from_response(status, &body.message);
     let mut details = serde_json::Map::new();
     if let Some(issues) = body.issues.filter(|i| !i.is_empty())
         && let Ok(v) = serde_json::to_value(issues)
@@ -208,9 +232,8 @@ fn api_error(
     if let Some(context) = body.context.filter(|c| !c.is_null()) {
         details.insert("context".into(), context);
     }
-    let mut api = ApiError::new(Reason::VrPlatform(reason), body.code, Some(body.message));
-    api.details = (!details.is_empty()).then_some(serde_json::Value::Object(details));
-    api
+    ApiError::from_response::<VrPlatform>(status, body.code, Some(body.message))
+        .with_details((!details.is_empty()).then_some(serde_json::Value::Object(details)))
 }
 
 type RawResult<T> = Result<ResponseValue<T>, progenitor_client::Error<types::ErrorBody>>;
@@ -219,9 +242,9 @@ type RawResult<T> = Result<ResponseValue<T>, progenitor_client::Error<types::Err
 /// context required", a 500) reaches us as `UnexpectedResponse`. When its body is a VRPlatform
 /// `{code, message}` body, it becomes a typed error response, so its message is kept; anything
 /// else (HTML, truncated JSON) is handed back unchanged for the core to report with an excerpt.
-async fn decode_undeclared<T>(result: RawResult<T>) -> RawResult<T> {
+async fn decode_undeclared<T>(sent: impl Future<Output = RawResult<T>>) -> RawResult<T> {
     use progenitor_client::Error as P;
-    let resp = match result {
+    let resp = match sent.await {
         Err(P::UnexpectedResponse(resp)) if resp.status().as_u16() >= 400 => resp,
         other => return other,
     };
@@ -249,30 +272,30 @@ async fn decode_undeclared<T>(result: RawResult<T>) -> RawResult<T> {
 /// Cheap to clone; clones share one connection pool.
 #[derive(Clone)]
 pub struct VrPlatformClient {
-    core: Arc<Core>,
+    core: Arc<Core<raw::Client>>,
 }
 
 impl fmt::Debug for VrPlatformClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VrPlatformClient").field("config", &self.core.config).finish()
+        f.debug_struct("VrPlatformClient").field("core", &self.core).finish()
     }
 }
 
 impl VrPlatformClient {
-    /// A client from a configuration made with `Config::builder(Provider::VrPlatform)`; the
-    /// API key is required.
+    /// A client from a configuration made with `Config::builder(VrPlatform)`; the API key is
+    /// required (a configuration error naming `VRPLATFORM_API_KEY` otherwise).
     ///
     /// ```
-    /// use embed_sessions::{Config, Provider, vrplatform::VrPlatformClient};
-    /// let config = Config::builder(Provider::VrPlatform).api_key("PROVIDER_KEY").build()?;
+    /// use embed_sessions::Config;
+    /// use embed_sessions::vrplatform::{VrPlatform, VrPlatformClient};
+    /// let config = Config::builder(VrPlatform).api_key("PROVIDER_KEY").build()?;
     /// let vrp = VrPlatformClient::new(config)?;
     /// assert!(!format!("{vrp:?}").contains("PROVIDER_KEY"));
     /// # Ok::<(), embed_sessions::Error>(())
     /// ```
-    pub fn new(config: Config) -> Result<Self, Error> {
-        config.expect_provider(Provider::VrPlatform)?;
+    pub fn new(config: VrPlatformConfig) -> Result<Self, Error> {
         config.require_api_key()?;
-        Ok(Self { core: Arc::new(Core::new(config, crate::RetryPolicy::default())) })
+        Self::without_key(config)
     }
 
     /// A client without a provider key, for the calls made with an embed access token only
@@ -280,14 +303,15 @@ impl VrPlatformClient {
     /// configuration error naming `VRPLATFORM_API_KEY`.
     ///
     /// ```
-    /// use embed_sessions::{Config, Provider, vrplatform::VrPlatformClient};
-    /// let config = Config::builder(Provider::VrPlatform).build()?;
+    /// use embed_sessions::Config;
+    /// use embed_sessions::vrplatform::{VrPlatform, VrPlatformClient};
+    /// let config = Config::builder(VrPlatform).build()?;
     /// let vrp = VrPlatformClient::without_key(config)?;
     /// # Ok::<(), embed_sessions::Error>(())
     /// ```
-    pub fn without_key(config: Config) -> Result<Self, Error> {
-        config.expect_provider(Provider::VrPlatform)?;
-        Ok(Self { core: Arc::new(Core::new(config, crate::RetryPolicy::default())) })
+    pub fn without_key(config: VrPlatformConfig) -> Result<Self, Error> {
+        let core = Core::new(config, RetryPolicy::default(), raw::Client::new_with_client);
+        Ok(Self { core: Arc::new(core) })
     }
 
     /// A client from `VRPLATFORM_API_KEY` (required) and `VRPLATFORM_BASE_URL` (optional).
@@ -297,12 +321,12 @@ impl VrPlatformClient {
     /// # Ok::<(), embed_sessions::Error>(())
     /// ```
     pub fn from_env() -> Result<Self, Error> {
-        Self::new(Config::from_env(Provider::VrPlatform)?)
+        Self::new(Config::from_env(VrPlatform)?)
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.core.config
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        self.core.base_url()
     }
 
     /// Starts an embed session request (`POST /auth/embed/session`). `sub` and `tenant_id`
@@ -318,23 +342,21 @@ impl VrPlatformClient {
         tenant_id: Uuid,
         auto_provision: bool,
     ) -> Result<VrPlatformSession, Error> {
-        let key = self.core.config.require_api_key()?.expose().to_string();
+        let key = self.core.api_key_header()?;
         let body = types::EmbedSessionRequest {
             sub: sub.parse().map_err(|_| Error::invalid_input("sub", "must not be empty"))?,
             tenant_id,
         };
         self.core
             .call(
-                CREATE_EMBED_SESSION,
-                &[],
-                |hooks, http, base| async move {
-                    let c = raw::Client::new_with_client(&base, http, hooks);
+                Call::new(CREATE_EMBED_SESSION),
+                |c| {
                     let mut req = c.create_embed_session().x_api_key(key).body(body);
                     if auto_provision {
                         // Sent only when asked: otherwise unknown users get the explicit 401.
                         req = req.auto_provision(true);
                     }
-                    decode_undeclared(req.send().await).await
+                    decode_undeclared(req.send())
                 },
                 api_error,
                 |out| VrPlatformSession::try_from(out.into_inner()),
@@ -355,7 +377,7 @@ impl VrPlatformClient {
     /// # Ok(()) }
     /// ```
     pub async fn verify_session(&self, session: &VrPlatformSession) -> Result<types::Team, Error> {
-        self.bearer_team(session.tenant_id, &session.access_token).await
+        self.get_team(session.tenant_id, TeamAuth::Bearer(session.token.expose())).await
     }
 
     /// Reads a team with an embed access token you hold (`Authorization: Bearer`), for
@@ -375,23 +397,7 @@ impl VrPlatformClient {
     ) -> Result<types::Team, Error> {
         let id = validate::uuid("tenantId", tenant_id)?;
         validate::non_empty("access_token", access_token.expose())?;
-        self.bearer_team(id, access_token).await
-    }
-
-    async fn bearer_team(&self, id: Uuid, access_token: &Secret) -> Result<types::Team, Error> {
-        let bearer = format!("Bearer {}", access_token.expose());
-        self.core
-            .call(
-                GET_TEAM,
-                &[],
-                |hooks, http, base| async move {
-                    let c = raw::Client::new_with_client(&base, http, hooks);
-                    decode_undeclared(c.get_team().id(id).authorization(bearer).send().await).await
-                },
-                api_error,
-                |out| Ok(out.into_inner()),
-            )
-            .await
+        self.get_team(id, TeamAuth::Bearer(access_token.expose())).await
     }
 
     /// Reads a team from the backend: `GET /teams/{tenant_id}` with the provider API key
@@ -406,20 +412,35 @@ impl VrPlatformClient {
     /// ```
     pub async fn team(&self, tenant_id: &str) -> Result<types::Team, Error> {
         let id = validate::uuid("tenantId", tenant_id)?;
-        let key = self.core.config.require_api_key()?.expose().to_string();
+        let key = self.core.api_key_header()?;
+        self.get_team(id, TeamAuth::ApiKey(key)).await
+    }
+
+    /// `GET /teams/{id}`, authenticated as the caller chose.
+    async fn get_team(&self, id: Uuid, auth: TeamAuth<'_>) -> Result<types::Team, Error> {
         self.core
             .call(
-                GET_TEAM,
-                &[],
-                |hooks, http, base| async move {
-                    let c = raw::Client::new_with_client(&base, http, hooks);
-                    decode_undeclared(c.get_team().id(id).x_api_key(key).send().await).await
+                Call::new(GET_TEAM),
+                |c| {
+                    let req = c.get_team().id(id);
+                    decode_undeclared(match auth {
+                        TeamAuth::ApiKey(key) => req.x_api_key(key).send(),
+                        TeamAuth::Bearer(token) => {
+                            req.authorization(format!("Bearer {token}")).send()
+                        }
+                    })
                 },
                 api_error,
                 |out| Ok(out.into_inner()),
             )
             .await
     }
+}
+
+/// How a team is read: as the backend (provider key) or as the iframe (embed token).
+enum TeamAuth<'t> {
+    ApiKey(String),
+    Bearer(&'t str),
 }
 
 /// Builds an embed session request. See [`VrPlatformClient::embed_session`].
@@ -491,7 +512,7 @@ fn validate_key<'s>(
 /// `Debug` never shows the token. Hand the frontend [`VrPlatformSession::frontend_payload`].
 #[derive(Clone)]
 pub struct VrPlatformSession {
-    access_token: Secret,
+    token: Secret,
     expires_at: DateTime<Utc>,
     tenant_id: Uuid,
     user_id: Uuid,
@@ -500,7 +521,7 @@ pub struct VrPlatformSession {
 impl fmt::Debug for VrPlatformSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VrPlatformSession")
-            .field("access_token", &self.access_token)
+            .field("token", &self.token)
             .field("expires_at", &self.expires_at)
             .field("tenant_id", &self.tenant_id)
             .field("user_id", &self.user_id)
@@ -531,7 +552,7 @@ impl TryFrom<types::EmbedSession> for VrPlatformSession {
             Error::new(ErrorKind::UnexpectedResponse)
                 .with_status(Some(200))
                 .with_message(message)
-                .at(Provider::VrPlatform, CREATE_EMBED_SESSION.name)
+                .at(VrPlatform::DESCRIPTOR.name(), CREATE_EMBED_SESSION)
         };
         if raw.access_token.is_empty() {
             return Err(unexpected("`accessToken` is empty".into()));
@@ -540,12 +561,12 @@ impl TryFrom<types::EmbedSession> for VrPlatformSession {
             .map_err(|e| {
                 unexpected(format!(
                     "`expiresAt` `{}` is not an RFC 3339 timestamp ({e})",
-                    crate::redact::one_line(&raw.expires_at, 64)
+                    crate::core::redact::one_line(&raw.expires_at, 64)
                 ))
             })?
             .with_timezone(&Utc);
         Ok(Self {
-            access_token: Secret::new(raw.access_token),
+            token: Secret::new(raw.access_token),
             expires_at,
             tenant_id: raw.tenant_id,
             user_id: raw.user_id,
@@ -554,9 +575,10 @@ impl TryFrom<types::EmbedSession> for VrPlatformSession {
 }
 
 impl VrPlatformSession {
-    /// The bearer token (`Authorization: Bearer <token>` on Product API calls).
-    pub fn access_token(&self) -> &Secret {
-        &self.access_token
+    /// The bearer token (`accessToken`; `Authorization: Bearer <token>` on Product API
+    /// calls).
+    pub fn token(&self) -> &Secret {
+        &self.token
     }
 
     /// When the token expires (`expiresAt`).
@@ -598,7 +620,7 @@ impl VrPlatformSession {
     /// ```
     pub fn frontend_payload(&self) -> FrontendPayload {
         FrontendPayload {
-            access_token: self.access_token.clone(),
+            access_token: self.token.clone(),
             expires_at: self.expires_at,
             tenant_id: self.tenant_id,
         }
@@ -621,8 +643,8 @@ pub struct FrontendPayload {
 }
 
 impl FrontendPayload {
-    /// The bearer token.
-    pub fn access_token(&self) -> &Secret {
+    /// The bearer token (`accessToken`).
+    pub fn token(&self) -> &Secret {
         &self.access_token
     }
 
@@ -664,17 +686,14 @@ mod tests {
         assert_eq!(normalize("  Unknown   Embedded user.  "), "unknown embedded user");
         assert_eq!(normalize("Invalid provider API key, not found!"), normalize(DOCUMENTED[1].1));
         for (status, message, reason) in DOCUMENTED {
-            assert_eq!(VrPlatformReason::from_response(*status, message), *reason);
-            assert_eq!(
-                VrPlatformReason::from_response(*status, &format!("{}.", message.to_uppercase())),
-                *reason
-            );
+            let from = |m: &str| VrPlatformReason::from_response(*status, None, Some(m));
+            assert_eq!(from(message), *reason);
+            assert_eq!(from(&format!("{}.", message.to_uppercase())), *reason);
             assert!(reason.hint().is_some());
         }
-        assert_eq!(
-            VrPlatformReason::from_response(500, "Tenant not found"),
-            VrPlatformReason::Other
-        );
-        assert_eq!(VrPlatformReason::from_response(401, ""), VrPlatformReason::Other);
+        let from = VrPlatformReason::from_response;
+        assert_eq!(from(500, None, Some("Tenant not found")), VrPlatformReason::Other);
+        assert_eq!(from(401, None, Some("")), VrPlatformReason::Other);
+        assert_eq!(from(401, None, None), VrPlatformReason::Other);
     }
 }

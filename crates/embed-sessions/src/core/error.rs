@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::config::Provider;
+pub use super::provider::Reason;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -15,7 +15,7 @@ pub enum ErrorKind {
     /// Invalid configuration (missing key, non-https base URL, ...); nothing was sent.
     Config,
     /// The provider rejected the request: an HTTP 4xx/5xx with a provider error body, or a
-    /// Vlens envelope with an error code. [`Error::api`] has the details.
+    /// success status whose body reports an error. [`Error::api_error`] has the details.
     Api,
     /// An attempt timed out (connect, or the whole exchange).
     Timeout,
@@ -27,11 +27,12 @@ pub enum ErrorKind {
     UnexpectedResponse,
     /// The response body was larger than the configured limit.
     BodyTooLarge,
-    /// A signature was missing or did not verify (bunq server signatures).
+    /// A signature was missing or did not verify (a provider's response signatures).
     Signature,
-    /// A session could not be opened or renewed (for example, bunq's session rate limit).
+    /// A session could not be opened or renewed (for example, a provider's session rate
+    /// limit).
     Session,
-    /// A stored context could not be read or written (bunq context files: corrupt, truncated,
+    /// A stored context could not be read or written (a context file: corrupt, truncated,
     /// unreadable, or not writable). The error names the file.
     Store,
 }
@@ -42,13 +43,13 @@ pub enum ErrorKind {
 pub struct ApiError {
     /// The typed reason (provider-specific where the docs list reasons).
     pub reason: Reason,
-    /// The provider's error code (Vlens `error_code`, VRPlatform `code`).
+    /// The provider's error code, as sent.
     pub code: Option<String>,
     /// The provider's message.
     pub message: Option<String>,
-    /// Further details as sent (Vlens `error_descriptions`, VRPlatform `issues`, ...).
+    /// Further details as sent (lists of issues, field descriptions, ...), redacted.
     pub details: Option<serde_json::Value>,
-    /// The provider's id of this response, for support (bunq `X-Bunq-Client-Response-Id`).
+    /// The provider's id of this response, for support, where it sends one.
     pub response_id: Option<String>,
 }
 
@@ -57,51 +58,24 @@ impl ApiError {
     pub fn new(reason: Reason, code: Option<String>, message: Option<String>) -> Self {
         Self { reason, code, message, details: None, response_id: None }
     }
-}
 
-/// Provider-specific reasons for a rejected request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Reason {
-    /// A Vlens reason.
-    #[cfg(feature = "vlens")]
-    Vlens(crate::vlens::VlensReason),
-    /// A VRPlatform reason.
-    #[cfg(feature = "vrplatform")]
-    VrPlatform(crate::vrplatform::VrPlatformReason),
-    /// A bunq reason.
-    #[cfg(feature = "bunq")]
-    Bunq(crate::bunq::BunqReason),
-    /// No documented reason matched.
-    Other,
-}
-
-impl Reason {
-    /// A short hint saying what to do, where the reason has one.
-    pub fn hint(&self) -> Option<&'static str> {
-        match self {
-            #[cfg(feature = "vlens")]
-            Reason::Vlens(r) => r.hint(),
-            #[cfg(feature = "vrplatform")]
-            Reason::VrPlatform(r) => r.hint(),
-            #[cfg(feature = "bunq")]
-            Reason::Bunq(r) => r.hint(),
-            Reason::Other => None,
-        }
+    /// Details for a response of provider `P`: its typed reason built from the status, code
+    /// and message ([`ProviderReason::from_response`](super::ProviderReason::from_response)),
+    /// with the code and message kept as sent.
+    pub fn from_response<P: super::Provider>(
+        status: u16,
+        code: Option<String>,
+        message: Option<String>,
+    ) -> Self {
+        use super::ProviderReason as _;
+        let reason = P::Reason::from_response(status, code.as_deref(), message.as_deref());
+        Self::new(Reason::new(reason), code, message)
     }
-}
 
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            #[cfg(feature = "vlens")]
-            Reason::Vlens(r) => fmt::Display::fmt(r, f),
-            #[cfg(feature = "vrplatform")]
-            Reason::VrPlatform(r) => fmt::Display::fmt(r, f),
-            #[cfg(feature = "bunq")]
-            Reason::Bunq(r) => fmt::Display::fmt(r, f),
-            Reason::Other => f.write_str("request rejected"),
-        }
+    /// The same details with `details` (redacted when the error is finished).
+    pub fn with_details(mut self, details: Option<serde_json::Value>) -> Self {
+        self.details = details;
+        self
     }
 }
 
@@ -109,9 +83,8 @@ impl fmt::Display for Reason {
 ///
 /// `Display` gives the provider, the operation, our reason, the HTTP status and the provider's
 /// code, a hint where one is known, then the provider's own message as sent (bounded, one
-/// line): `vrplatform create_embed_session: embedded user not allowed for tenant (HTTP 401,
-/// code UNAUTHORIZED); add the user to the team, ...; provider said: "Embedded user is not
-/// allowed to access tenant"`. Neither `Display` nor `Debug` contains a credential the call
+/// line): `<provider> create_session: user not allowed (HTTP 401, code UNAUTHORIZED); add the
+/// user to the team; provider said: "User is not allowed to access tenant"`. Neither `Display` nor `Debug` contains a credential the call
 /// sent (its sensitive headers and body secrets are scrubbed from every message, detail and
 /// excerpt) or a value of a successful response. The underlying transport or I/O error is
 /// kept as [`std::error::Error::source`]; nothing that can quote response data is (a
@@ -132,7 +105,7 @@ pub struct Error {
 
 struct Inner {
     kind: ErrorKind,
-    provider: Option<Provider>,
+    provider: Option<&'static str>,
     operation: Option<&'static str>,
     status: Option<u16>,
     field: Option<&'static str>,
@@ -201,12 +174,12 @@ impl Error {
         self
     }
 
-    /// A bounded, redacted excerpt of `body` (see [`crate::redact::excerpt`]); `content_type`
+    /// A bounded, redacted excerpt of `body` (see [`super::redact::excerpt`]); `content_type`
     /// describes a success body that is not JSON (which is then not quoted at all).
     pub(crate) fn with_excerpt(mut self, body: &[u8], content_type: Option<&str>) -> Self {
         // Unknown status: treat as a success body (the stricter redaction).
         let success = self.inner.status.is_none_or(|s| (200..300).contains(&s));
-        self.inner.excerpt = Some(crate::redact::excerpt(body, success, content_type));
+        self.inner.excerpt = Some(super::redact::excerpt(body, success, content_type));
         self
     }
 
@@ -233,7 +206,7 @@ impl Error {
 
     /// Removes every exact credential value in `scrubber` from the message, the provider's
     /// message and details, and the excerpt; redacts secret-named members of the details.
-    pub(crate) fn scrubbed(mut self, scrubber: &crate::redact::Scrubber) -> Self {
+    pub(crate) fn scrubbed(mut self, scrubber: &super::redact::Scrubber) -> Self {
         let i = &mut *self.inner;
         if let Some(m) = i.message.as_mut() {
             scrubber.scrub_in_place(m);
@@ -246,14 +219,14 @@ impl Error {
                 scrubber.scrub_in_place(m);
             }
             if let Some(d) = api.details.as_mut() {
-                crate::redact::redact_json(d);
+                super::redact::redact_json(d);
                 scrubber.scrub_json(d);
             }
         }
         self
     }
 
-    pub(crate) fn at(mut self, provider: Provider, operation: &'static str) -> Self {
+    pub(crate) fn at(mut self, provider: &'static str, operation: &'static str) -> Self {
         self.inner.provider.get_or_insert(provider);
         self.inner.operation.get_or_insert(operation);
         self
@@ -271,8 +244,9 @@ impl Error {
         self.inner.kind
     }
 
-    /// The provider involved, if a provider call was being made.
-    pub fn provider(&self) -> Option<Provider> {
+    /// The name of the provider involved ([`Descriptor::name`](super::Descriptor::name)), if a
+    /// provider call was being made.
+    pub fn provider(&self) -> Option<&'static str> {
         self.inner.provider
     }
 
@@ -301,6 +275,12 @@ impl Error {
         self.inner.api.as_ref().map(|a| &a.reason)
     }
 
+    /// The provider's typed reason, if this is a rejection with a reason of type `R`:
+    /// `e.reason_as::<AcmeReason>() == Some(&AcmeReason::UnknownUser)`.
+    pub fn reason_as<R: super::ProviderReason>(&self) -> Option<&R> {
+        self.reason()?.get::<R>()
+    }
+
     /// A short hint saying what to do, where one is known.
     pub fn hint(&self) -> Option<&'static str> {
         self.reason().and_then(Reason::hint)
@@ -311,7 +291,7 @@ impl Error {
     /// words; `Display` shows them after our reason and hint.
     pub fn provider_message(&self) -> Option<String> {
         let m = self.api_error()?.message.as_deref().filter(|m| !m.trim().is_empty())?;
-        Some(crate::redact::one_line(m, 300))
+        Some(super::redact::one_line(m, 300))
     }
 
     /// A bounded, redacted excerpt of an unexpected response body.
@@ -330,19 +310,19 @@ impl Error {
     }
 
     /// Whether repeating the failed call is safe and may succeed, by the same rule the
-    /// transport applies between attempts ([`RetryPolicy`](crate::RetryPolicy)): a connection
+    /// transport applies between attempts ([`RetryPolicy`](super::RetryPolicy)): a connection
     /// failure or an HTTP 429 always (the request was not processed); a timeout, an
     /// interrupted body or an HTTP 502, 503 or 504 only for an operation that is safe to
-    /// repeat (not a Vlens invitation or login, not a bunq installation, device or session
-    /// creation: repeating those could create a duplicate).
+    /// repeat (each provider names those that are not, such as a creation that could be made
+    /// twice: [`Descriptor::with_not_safe_to_repeat`](super::Descriptor::with_not_safe_to_repeat)).
     pub fn is_retryable(&self) -> bool {
         let i = &self.inner;
         let failure = match i.kind {
-            ErrorKind::Connect => Some(crate::retry::Failure::Unsent),
-            ErrorKind::Timeout => Some(crate::retry::Failure::Uncertain),
-            ErrorKind::Transport if i.uncertain => Some(crate::retry::Failure::Uncertain),
+            ErrorKind::Connect => Some(super::retry::Failure::Unsent),
+            ErrorKind::Timeout => Some(super::retry::Failure::Uncertain),
+            ErrorKind::Transport if i.uncertain => Some(super::retry::Failure::Uncertain),
             ErrorKind::Api | ErrorKind::UnexpectedResponse => {
-                i.status.map(crate::retry::Failure::Status)
+                i.status.map(super::retry::Failure::Status)
             }
             _ => None,
         };
@@ -355,80 +335,91 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Error {
+    /// `<provider> <operation>: ` when known.
+    fn write_place(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
-        match i.kind {
-            ErrorKind::InvalidInput => {
-                return write!(
-                    f,
-                    "invalid {}: {} (nothing was sent)",
-                    i.field.unwrap_or("input"),
-                    i.message.as_deref().unwrap_or("rejected")
-                );
-            }
-            ErrorKind::Config => {
-                return write!(
-                    f,
-                    "configuration error: {}",
-                    i.message.as_deref().unwrap_or("invalid configuration")
-                );
-            }
-            _ => {}
-        }
         if let Some(p) = i.provider {
-            write!(f, "{p}")?;
+            f.write_str(p)?;
             if let Some(op) = i.operation {
                 write!(f, " {op}")?;
             }
             f.write_str(": ")?;
         }
+        Ok(())
+    }
+
+    /// A rejection: reason, status and code, hint, the provider's words, its response id.
+    fn write_api(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let api = self.inner.api.as_ref();
+        match api {
+            Some(a) => write!(f, "{}", a.reason)?,
+            None => f.write_str("request rejected")?,
+        }
+        match (self.inner.status, api.and_then(|a| a.code.as_deref())) {
+            (Some(s), Some(c)) => write!(f, " (HTTP {s}, code {c})")?,
+            (Some(s), None) => write!(f, " (HTTP {s})")?,
+            (None, Some(c)) => write!(f, " (code {c})")?,
+            (None, None) => {}
+        }
+        if let Some(h) = self.hint() {
+            write!(f, "; {h}")?;
+        }
+        if let Some(m) = self.provider_message() {
+            write!(f, "; provider said: \"{m}\"")?;
+        }
+        if let Some(id) = api.and_then(|a| a.response_id.as_deref()) {
+            write!(f, " [response id {id}]")?;
+        }
+        Ok(())
+    }
+
+    /// Any other failure: what happened, status, our message, the body excerpt.
+    fn write_failure(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.write_str(match i.kind {
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Connect => "connection failed",
+            ErrorKind::Transport => "transport error",
+            ErrorKind::UnexpectedResponse => "unexpected response",
+            ErrorKind::BodyTooLarge => "response body too large",
+            ErrorKind::Signature => "signature check failed",
+            ErrorKind::Session => "session error",
+            ErrorKind::Store => "context store error",
+            _ => "error",
+        })?;
+        if let Some(s) = i.status {
+            write!(f, " (HTTP {s})")?;
+        }
+        if let Some(m) = &i.message {
+            write!(f, ": {m}")?;
+        }
+        if let Some(x) = &i.excerpt {
+            write!(f, "; body: {x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
         match i.kind {
-            ErrorKind::Api => {
-                let api = i.api.as_ref();
-                match api {
-                    Some(a) => write!(f, "{}", a.reason)?,
-                    None => f.write_str("request rejected")?,
-                }
-                match (i.status, api.and_then(|a| a.code.as_deref())) {
-                    (Some(s), Some(c)) => write!(f, " (HTTP {s}, code {c})")?,
-                    (Some(s), None) => write!(f, " (HTTP {s})")?,
-                    (None, Some(c)) => write!(f, " (code {c})")?,
-                    (None, None) => {}
-                }
-                if let Some(h) = self.hint() {
-                    write!(f, "; {h}")?;
-                }
-                if let Some(m) = self.provider_message() {
-                    write!(f, "; provider said: \"{m}\"")?;
-                }
-                if let Some(id) = api.and_then(|a| a.response_id.as_deref()) {
-                    write!(f, " [response id {id}]")?;
-                }
+            ErrorKind::InvalidInput => {
+                let field = i.field.unwrap_or("input");
+                let why = i.message.as_deref().unwrap_or("rejected");
+                return write!(f, "invalid {field}: {why} (nothing was sent)");
             }
-            kind => {
-                let what = match kind {
-                    ErrorKind::Timeout => "timed out",
-                    ErrorKind::Connect => "connection failed",
-                    ErrorKind::Transport => "transport error",
-                    ErrorKind::UnexpectedResponse => "unexpected response",
-                    ErrorKind::BodyTooLarge => "response body too large",
-                    ErrorKind::Signature => "signature check failed",
-                    ErrorKind::Session => "session error",
-                    ErrorKind::Store => "context store error",
-                    _ => "error",
-                };
-                f.write_str(what)?;
-                if let Some(s) = i.status {
-                    write!(f, " (HTTP {s})")?;
-                }
-                if let Some(m) = &i.message {
-                    write!(f, ": {m}")?;
-                }
-                if let Some(x) = &i.excerpt {
-                    write!(f, "; body: {x}")?;
-                }
+            ErrorKind::Config => {
+                let why = i.message.as_deref().unwrap_or("invalid configuration");
+                return write!(f, "configuration error: {why}");
             }
+            _ => {}
+        }
+        self.write_place(f)?;
+        match i.kind {
+            ErrorKind::Api => self.write_api(f)?,
+            _ => self.write_failure(f)?,
         }
         if i.attempts > 1 {
             write!(f, " (after {} attempts)", i.attempts)?;
@@ -480,10 +471,9 @@ impl std::error::Error for Error {
 }
 
 impl Error {
-    /// A copy of an error shared by several callers (those that waited on one request in the
-    /// VRPlatform session cache): the same fields, the source reachable through the copy.
-    #[cfg_attr(not(feature = "vrplatform"), allow(dead_code))]
-    pub(crate) fn copy_of(shared: &std::sync::Arc<Error>) -> Error {
+    /// A copy of an error shared by several callers (those that waited on one request in a
+    /// session cache): the same fields, the source reachable through the copy.
+    pub fn copy_of(shared: &std::sync::Arc<Error>) -> Error {
         let i = &shared.inner;
         Error {
             inner: Box::new(Inner {

@@ -225,7 +225,7 @@ fn hide_string_values(s: &str) -> String {
 
 /// A bounded excerpt of `body` with secret-looking values redacted: at most
 /// [`EXCERPT_LIMIT`] bytes of the body, escaped onto one line. A successful response may
-/// carry a token under any name (Vlens puts it in `data`), so for those only the shape of a
+/// carry a token under any name (an envelope's `data`, say), so for those only the shape of a
 /// JSON body is kept (every string value becomes `"…"`), and a body that is not JSON (a
 /// `text/plain` `accessToken=…`) is described by its length and content type only.
 pub(crate) fn excerpt(body: &[u8], success: bool, content_type: Option<&str>) -> String {

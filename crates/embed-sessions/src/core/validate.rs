@@ -1,23 +1,21 @@
 //! Input checks run before any request is sent. Each error names the field.
 
-use crate::error::Error;
+use super::error::Error;
 
 /// A duration in seconds supplied by a provider (a token lifetime, a session timeout), checked
 /// against `0..=max`: anything else is an `UnexpectedResponse` error naming the field,
 /// so no provider value can overflow a clock addition.
-#[cfg_attr(not(any(feature = "vlens", feature = "bunq")), allow(dead_code))]
 pub fn provider_seconds(field: &str, secs: i64, max: i64) -> Result<std::time::Duration, Error> {
     if (0..=max).contains(&secs) {
         Ok(std::time::Duration::from_secs(secs.unsigned_abs()))
     } else {
-        Err(Error::new(crate::error::ErrorKind::UnexpectedResponse).with_message(format!(
+        Err(Error::new(super::error::ErrorKind::UnexpectedResponse).with_message(format!(
             "`{field}` is {secs} seconds, outside the accepted 0..={max}; the answer was refused"
         )))
     }
 }
 
 /// Checks an E.164 phone number: `+`, then 2 to 15 digits, the first not 0.
-#[cfg_attr(not(feature = "vlens"), allow(dead_code))]
 pub fn phone_e164(field: &'static str, value: &str) -> Result<(), Error> {
     let digits = value.strip_prefix('+').ok_or_else(|| {
         Error::invalid_input(
@@ -40,7 +38,6 @@ pub fn phone_e164(field: &'static str, value: &str) -> Result<(), Error> {
 
 /// Checks an email address: one `@`, a non-empty local part, a dotted domain, no spaces or
 /// control characters, at most 254 bytes.
-#[cfg_attr(not(feature = "vlens"), allow(dead_code))]
 pub fn email(field: &'static str, value: &str) -> Result<(), Error> {
     let bad = || Error::invalid_input(field, "must be an email address like name@example.com");
     if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -68,7 +65,6 @@ pub fn email(field: &'static str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-#[cfg_attr(not(feature = "vrplatform"), allow(dead_code))]
 /// Checks a non-empty string with no control characters.
 pub fn non_empty(field: &'static str, value: &str) -> Result<(), Error> {
     if value.trim().is_empty() {
@@ -80,7 +76,6 @@ pub fn non_empty(field: &'static str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-#[cfg_attr(not(feature = "vrplatform"), allow(dead_code))]
 /// Checks a UUID in its hyphenated form and returns it.
 pub fn uuid(field: &'static str, value: &str) -> Result<uuid::Uuid, Error> {
     if value.len() != 36 {
@@ -96,7 +91,6 @@ pub fn uuid(field: &'static str, value: &str) -> Result<uuid::Uuid, Error> {
 
 /// Checks an RSA public key in PEM (`BEGIN PUBLIC KEY`, SubjectPublicKeyInfo with the
 /// rsaEncryption algorithm, or `BEGIN RSA PUBLIC KEY`, PKCS#1) and returns it trimmed.
-#[cfg_attr(not(feature = "vlens"), allow(dead_code))]
 pub fn rsa_public_key_pem(field: &'static str, pem: &str) -> Result<String, Error> {
     use base64::Engine as _;
     let pem = pem.trim();

@@ -1,68 +1,14 @@
 //! Configuration shared by every provider client: credentials, base URL, timeouts, retries.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::error::Error;
-use crate::retry::RetryPolicy;
-use crate::secret::Secret;
-
-/// The providers this crate talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Provider {
-    /// Vlens: identity verification and e-contracting.
-    Vlens,
-    /// VRPlatform: vacation-rental accounting.
-    VrPlatform,
-    /// bunq: bank (public and Partner API).
-    Bunq,
-}
-
-impl Provider {
-    /// Lower-case name, as used in errors, logs and the command-line tool.
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::Vlens => "vlens",
-            Provider::VrPlatform => "vrplatform",
-            Provider::Bunq => "bunq",
-        }
-    }
-
-    /// The environment variable holding the API key (`VLENS_API_KEY`, ...).
-    pub fn api_key_var(self) -> &'static str {
-        match self {
-            Provider::Vlens => "VLENS_API_KEY",
-            Provider::VrPlatform => "VRPLATFORM_API_KEY",
-            Provider::Bunq => "BUNQ_API_KEY",
-        }
-    }
-
-    /// The environment variable overriding the base URL (`VLENS_BASE_URL`, ...).
-    pub fn base_url_var(self) -> &'static str {
-        match self {
-            Provider::Vlens => "VLENS_BASE_URL",
-            Provider::VrPlatform => "VRPLATFORM_BASE_URL",
-            Provider::Bunq => "BUNQ_BASE_URL",
-        }
-    }
-
-    /// The production base URL.
-    pub fn production_url(self) -> &'static str {
-        match self {
-            Provider::Vlens => "https://api.vlenseg.com",
-            Provider::VrPlatform => "https://api.edge.vrplatform.app",
-            Provider::Bunq => "https://api.bunq.com/v1",
-        }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use super::error::Error;
+use super::provider::{Descriptor, Provider};
+use super::retry::RetryPolicy;
+use super::secret::Secret;
 
 /// Default connect timeout: 5 s.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -74,22 +20,47 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// The user agent sent by default: `embed-sessions/<version>`.
 pub const USER_AGENT: &str = concat!("embed-sessions/", env!("CARGO_PKG_VERSION"));
 
-/// Settings shared by every provider client. Build one with [`Config::builder`].
+/// Settings of one provider's client, typed by the provider: a `Config<Acme>` is accepted by
+/// the Acme client only. Build one with [`Config::builder`].
 ///
 /// ```
+/// # use embed_sessions::core::{Descriptor, Provider, ProviderReason};
+/// # #[derive(Debug, PartialEq)]
+/// # enum AcmeReason { UnknownUser, Other }
+/// # impl std::fmt::Display for AcmeReason {
+/// #     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { write!(f, "{self:?}") }
+/// # }
+/// # impl ProviderReason for AcmeReason {
+/// #     fn from_response(status: u16, _: Option<&str>, message: Option<&str>) -> Self {
+/// #         if status == 401 && message == Some("Unknown user") { Self::UnknownUser } else { Self::Other }
+/// #     }
+/// #     fn hint(&self) -> Option<&'static str> { Some("create the user first") }
+/// # }
+/// # struct Acme;
+/// # impl Provider for Acme {
+/// #     const DESCRIPTOR: &'static Descriptor =
+/// #         &Descriptor::new("acme", "ACME_API_KEY", "ACME_BASE_URL", "https://api.acme.test");
+/// #     type Reason = AcmeReason;
+/// # }
 /// use std::time::Duration;
-/// use embed_sessions::{Config, Provider};
-/// let config = Config::builder(Provider::VrPlatform)
+/// use embed_sessions::Config;
+/// let config = Config::builder(Acme)
 ///     .api_key("provider-key")
 ///     .timeout(Duration::from_secs(10))
 ///     .build()?;
-/// assert_eq!(config.base_url(), "https://api.edge.vrplatform.app");
+/// assert_eq!(config.base_url(), "https://api.acme.test");
 /// assert!(!format!("{config:?}").contains("provider-key"));
 /// # Ok::<(), embed_sessions::Error>(())
 /// ```
+pub struct Config<P: Provider> {
+    pub(crate) settings: Settings,
+    provider: PhantomData<fn() -> P>,
+}
+
+/// The untyped settings behind a [`Config`], as the core uses them.
 #[derive(Clone)]
-pub struct Config {
-    pub(crate) provider: Provider,
+pub(crate) struct Settings {
+    pub(crate) descriptor: &'static Descriptor,
     pub(crate) api_key: Option<Secret>,
     pub(crate) base_url: String,
     pub(crate) connect_timeout: Duration,
@@ -100,11 +71,18 @@ pub struct Config {
     pub(crate) http: reqwest::Client,
 }
 
-impl Config {
-    /// Starts a configuration for `provider`: production URL, default timeouts and retries.
-    pub fn builder(provider: Provider) -> ConfigBuilder {
+impl<P: Provider> Clone for Config<P> {
+    fn clone(&self) -> Self {
+        Self { settings: self.settings.clone(), provider: PhantomData }
+    }
+}
+
+impl<P: Provider> Config<P> {
+    /// Starts a configuration for provider `P` (pass its marker: `Config::builder(Acme)`):
+    /// production URL, default timeouts and retries.
+    pub fn builder(provider: P) -> ConfigBuilder<P> {
+        let _ = provider;
         ConfigBuilder {
-            provider,
             api_key: None,
             base_url: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -113,85 +91,82 @@ impl Config {
             retry: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             http: None,
+            provider: PhantomData,
         }
     }
 
-    /// A configuration from the environment: `<PROVIDER>_API_KEY` (required) and
-    /// `<PROVIDER>_BASE_URL` (optional).
-    pub fn from_env(provider: Provider) -> Result<Config, Error> {
+    /// A configuration from the environment: the provider's API key variable (required) and base URL
+    /// variable (optional), as its [`Descriptor`] names them.
+    pub fn from_env(provider: P) -> Result<Self, Error> {
         Self::builder(provider).from_env()?.build()
     }
 
-    /// The provider this configuration is for.
-    pub fn provider(&self) -> Provider {
-        self.provider
+    /// The provider's descriptor (name, environment variables, URLs).
+    pub fn descriptor(&self) -> &'static Descriptor {
+        P::DESCRIPTOR
     }
 
     /// The base URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        &self.settings.base_url
     }
 
     /// The API key, if one was configured.
     pub fn api_key(&self) -> Option<&Secret> {
-        self.api_key.as_ref()
+        self.settings.api_key.as_ref()
     }
 
     /// The retry policy set on the builder; `None` means the provider client's default
-    /// ([`RetryPolicy::default`], and for bunq `bunq::default_retry_policy`). A policy set
+    /// ([`RetryPolicy::default`], or the provider's own where it documents one). A policy set
     /// explicitly is used as it is, even when it equals the default.
     pub fn retry_policy(&self) -> Option<&RetryPolicy> {
-        self.retry.as_ref()
+        self.settings.retry.as_ref()
     }
 
     /// Total timeout of one attempt.
     pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
-    /// Checks that this configuration was made for `provider` (a client refuses another's).
-    pub(crate) fn expect_provider(&self, provider: Provider) -> Result<(), Error> {
-        if self.provider == provider {
-            Ok(())
-        } else {
-            Err(Error::config(format!(
-                "a {} configuration was given to the {provider} client",
-                self.provider
-            )))
-        }
+        self.settings.timeout
     }
 
     /// The API key, or a configuration error naming its environment variable.
     pub(crate) fn require_api_key(&self) -> Result<&Secret, Error> {
+        self.settings.require_api_key()
+    }
+}
+
+impl Settings {
+    /// The API key, or a configuration error naming its environment variable.
+    pub(crate) fn require_api_key(&self) -> Result<&Secret, Error> {
         self.api_key.as_ref().ok_or_else(|| {
+            let d = self.descriptor;
             Error::config(format!(
                 "{}: no API key: pass one to the builder or set {}",
-                self.provider,
-                self.provider.api_key_var()
+                d.name(),
+                d.api_key_var()
             ))
         })
     }
 }
 
-impl fmt::Debug for Config {
+impl<P: Provider> fmt::Debug for Config<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.settings;
         f.debug_struct("Config")
-            .field("provider", &self.provider)
-            .field("api_key", &self.api_key)
-            .field("base_url", &self.base_url)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("timeout", &self.timeout)
-            .field("user_agent", &self.user_agent)
-            .field("retry", &self.retry)
-            .field("max_body_bytes", &self.max_body_bytes)
+            .field("provider", &s.descriptor.name())
+            .field("api_key", &s.api_key)
+            .field("base_url", &s.base_url)
+            .field("connect_timeout", &s.connect_timeout)
+            .field("timeout", &s.timeout)
+            .field("user_agent", &s.user_agent)
+            .field("retry", &s.retry)
+            .field("max_body_bytes", &s.max_body_bytes)
             .finish_non_exhaustive()
     }
 }
 
 /// Builder of a [`Config`]; every setting has a finite default.
-#[derive(Clone)]
-pub struct ConfigBuilder {
-    provider: Provider,
+pub struct ConfigBuilder<P: Provider> {
+    provider: PhantomData<fn() -> P>,
     api_key: Option<Secret>,
     base_url: Option<String>,
     connect_timeout: Duration,
@@ -202,10 +177,26 @@ pub struct ConfigBuilder {
     http: Option<reqwest::Client>,
 }
 
-impl fmt::Debug for ConfigBuilder {
+impl<P: Provider> Clone for ConfigBuilder<P> {
+    fn clone(&self) -> Self {
+        Self {
+            provider: PhantomData,
+            api_key: self.api_key.clone(),
+            base_url: self.base_url.clone(),
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            user_agent: self.user_agent.clone(),
+            retry: self.retry.clone(),
+            max_body_bytes: self.max_body_bytes,
+            http: self.http.clone(),
+        }
+    }
+}
+
+impl<P: Provider> fmt::Debug for ConfigBuilder<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConfigBuilder")
-            .field("provider", &self.provider)
+            .field("provider", &P::DESCRIPTOR.name())
             .field("api_key", &self.api_key)
             .field("base_url", &self.base_url)
             .field("connect_timeout", &self.connect_timeout)
@@ -215,17 +206,17 @@ impl fmt::Debug for ConfigBuilder {
     }
 }
 
-impl ConfigBuilder {
-    /// Sets the API key (for bunq: the API key or a provisioned user's token value).
+impl<P: Provider> ConfigBuilder<P> {
+    /// Sets the API key.
     pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
         self.api_key = Some(key.into());
         self
     }
 
-    /// Reads `<PROVIDER>_API_KEY` (required: its absence is an error naming the variable) and
-    /// `<PROVIDER>_BASE_URL` (optional) from the environment.
+    /// Reads the provider's API key variable (required: its absence is an error naming the
+    /// variable) and base URL variable (optional) from the environment.
     pub fn from_env(mut self) -> Result<Self, Error> {
-        let var = self.provider.api_key_var();
+        let var = P::DESCRIPTOR.api_key_var();
         match std::env::var(var) {
             Ok(v) if !v.is_empty() => self.api_key = Some(Secret::new(v)),
             _ => {
@@ -235,9 +226,9 @@ impl ConfigBuilder {
         self.base_url_from_env()
     }
 
-    /// Reads only `<PROVIDER>_BASE_URL` from the environment, if set.
+    /// Reads only the provider's base URL variable from the environment, if set.
     pub fn base_url_from_env(mut self) -> Result<Self, Error> {
-        if let Ok(url) = std::env::var(self.provider.base_url_var())
+        if let Ok(url) = std::env::var(P::DESCRIPTOR.base_url_var())
             && !url.is_empty()
         {
             self.base_url = Some(url);
@@ -270,8 +261,8 @@ impl ConfigBuilder {
         self
     }
 
-    /// Retry policy (default: the provider client's, [`RetryPolicy::default`] with bunq's
-    /// 3-second 429 window for bunq; [`RetryPolicy::none`] turns retries off). Used as given.
+    /// Retry policy (default: the provider client's, [`RetryPolicy::default`] or the
+    /// provider's documented one; [`RetryPolicy::none`] turns retries off). Used as given.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = Some(policy);
         self
@@ -293,15 +284,16 @@ impl ConfigBuilder {
     }
 
     /// Validates and builds the configuration.
-    pub fn build(self) -> Result<Config, Error> {
-        let raw = self.base_url.unwrap_or_else(|| self.provider.production_url().to_string());
-        let base_url = validate_base_url(self.provider, &raw)?;
+    pub fn build(self) -> Result<Config<P>, Error> {
+        let d = P::DESCRIPTOR;
+        let raw = self.base_url.unwrap_or_else(|| d.production_url().to_string());
+        let base_url = validate_base_url(d.name(), &raw)?;
         if let Some(key) = &self.api_key
             && (key.is_empty() || key.expose().trim() != key.expose())
         {
             return Err(Error::config(format!(
                 "{}: the API key is empty or has surrounding whitespace",
-                self.provider
+                d.name()
             )));
         }
         if self.timeout.is_zero() || self.connect_timeout.is_zero() {
@@ -313,15 +305,15 @@ impl ConfigBuilder {
                 .connect_timeout(self.connect_timeout)
                 .timeout(self.timeout)
                 .user_agent(self.user_agent.clone())
-                // Credentials travel in custom headers (ApiKey, x-api-key, X-Bunq-...), which
-                // reqwest keeps on a cross-host redirect: never follow one.
+                // Credentials travel in custom headers, which reqwest keeps on a cross-host
+                // redirect: never follow one.
                 .redirect(reqwest::redirect::Policy::none())
                 .https_only(false)
                 .build()
                 .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?,
         };
-        Ok(Config {
-            provider: self.provider,
+        let settings = Settings {
+            descriptor: d,
             api_key: self.api_key,
             base_url,
             connect_timeout: self.connect_timeout,
@@ -330,12 +322,15 @@ impl ConfigBuilder {
             retry: self.retry,
             max_body_bytes: self.max_body_bytes,
             http,
-        })
+        };
+        Ok(Config { settings, provider: PhantomData })
     }
 }
 
-/// Checks a base URL: `https`, or `http` on a loopback host. Returns it without trailing `/`.
-pub(crate) fn validate_base_url(provider: Provider, raw: &str) -> Result<String, Error> {
+/// Checks a base URL (or another URL the provider's client hands out, such as an iframe
+/// origin) of the provider named `provider`: `https`, or `http` on a loopback host. Returns it
+/// without trailing `/`.
+pub fn validate_base_url(provider: &str, raw: &str) -> Result<String, Error> {
     let shown = without_userinfo(raw);
     let url = reqwest::Url::parse(raw).map_err(|e| {
         Error::config(format!("{provider}: base_url `{shown}` is not a valid URL: {e}"))
@@ -376,7 +371,7 @@ fn without_userinfo(raw: &str) -> String {
         Some(at) => format!("{scheme}[REDACTED]@{}", &rest[at + 1..]),
         None => raw.to_string(),
     };
-    crate::redact::one_line(&shown, 200)
+    super::redact::one_line(&shown, 200)
 }
 
 #[cfg(test)]
@@ -392,11 +387,11 @@ mod tests {
             "https://:S3CRET@127.0.0.1:8080",
             "admin:S3CRET@host:99999",
         ] {
-            let e = validate_base_url(Provider::Vlens, bad).unwrap_err();
+            let e = validate_base_url("acme", bad).unwrap_err();
             let text = format!("{e} {e:?}");
             assert!(!text.contains("S3CRET"), "{bad}: {text}");
         }
-        let e = validate_base_url(Provider::Vlens, "https://admin:S3CRET@host:99999").unwrap_err();
+        let e = validate_base_url("acme", "https://admin:S3CRET@host:99999").unwrap_err();
         assert!(e.to_string().contains("https://[REDACTED]@host:99999"), "{e}");
     }
 }

@@ -78,8 +78,8 @@ impl RetryPolicy {
         self
     }
 
-    /// Wait used for a 429 without `Retry-After` (bunq documents a 3-second window and sends
-    /// no header); `None` means the normal backoff.
+    /// Wait used for a 429 without `Retry-After` (for a provider that documents a fixed
+    /// window and sends no header); `None` means the normal backoff.
     pub fn default_retry_after_429(mut self, wait: Option<Duration>) -> Self {
         self.default_retry_after_429 = wait;
         self
@@ -124,7 +124,7 @@ impl RetryPolicy {
 }
 
 /// How an attempt failed, for the one rule that decides whether it may be repeated: used by
-/// the transport between attempts and by [`crate::Error::is_retryable`] afterwards.
+/// the transport between attempts and by [`super::Error::is_retryable`] afterwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Failure {
     /// The request certainly did not reach the provider (the connection was refused).
@@ -196,9 +196,9 @@ mod tests {
             Some(Duration::from_secs(3))
         );
         assert_eq!(p.delay(2, Some(429), Some(Duration::from_secs(11))), None);
-        let bunq = p.default_retry_after_429(Some(Duration::from_secs(3)));
-        assert_eq!(bunq.delay(2, Some(429), None), Some(Duration::from_secs(3)));
-        assert_ne!(bunq.delay(2, Some(503), None), Some(Duration::from_secs(3)));
+        let windowed = p.default_retry_after_429(Some(Duration::from_secs(3)));
+        assert_eq!(windowed.delay(2, Some(429), None), Some(Duration::from_secs(3)));
+        assert_ne!(windowed.delay(2, Some(503), None), Some(Duration::from_secs(3)));
     }
 
     #[test]

@@ -1,0 +1,30 @@
+//! The provider-free core: configuration, errors, retries, the transport, secrets and
+//! redaction. Nothing here names a provider; each provider module plugs in through one
+//! [`Provider`] implementation (its [`Descriptor`] and typed reason) and runs its operations
+//! through a [`Core`].
+//!
+//! A provider outside this crate uses the same pieces: see "Adding a provider" in
+//! `ARCHITECTURE.md`, and `tests/fourth_provider.rs`, which adds one without touching this
+//! module.
+
+pub(crate) mod config;
+pub(crate) mod error;
+mod provider;
+pub(crate) mod redact;
+pub(crate) mod retry;
+pub(crate) mod secret;
+pub(crate) mod transport;
+pub mod validate;
+
+pub use config::{
+    Config, ConfigBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT,
+    USER_AGENT, validate_base_url,
+};
+pub use error::{ApiError, Error, ErrorKind};
+pub use provider::{Descriptor, Provider, ProviderReason, Reason};
+pub use retry::RetryPolicy;
+pub use secret::Secret;
+pub use transport::{AttemptHook, Call, Core, renew_once_on_401};
+
+/// The generated clients' transport seam, re-exported for providers outside this crate.
+pub use embed_sessions_hooks::Hooks;

@@ -1,0 +1,826 @@
+//! The transport every generated operation goes through: retries, bounded body reading,
+//! tracing, sensitive-header marking and a provider's per-attempt hook (request signing,
+//! response checks), keeping what it saw so errors carry status, attempts and a body
+//! excerpt.
+//!
+//! A provider client holds one [`Core`]: its configuration, its generated client (built once,
+//! with this transport plugged in through `Hooks`) and its retry policy. Each call runs inside
+//! [`Core::call`], which puts the call's own state (operation, retry safety, hook, what was
+//! seen) in a task-local for the transport to find: the generated client's requests carry no
+//! room for it, and building a generated client per call is what this design avoids.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime};
+
+use embed_sessions_hooks::{Hooks, ResponseFuture, Transport};
+use progenitor_client::ResponseValue;
+use reqwest::ResponseBuilderExt as _;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use tracing::Instrument;
+
+use super::config::{Config, Settings};
+use super::error::{ApiError, Error, ErrorKind};
+use super::provider::{Descriptor, Provider};
+use super::redact::Scrubber;
+use super::retry::{Failure, RetryPolicy, parse_retry_after};
+use super::secret::Secret;
+
+/// The generator sends `api-version: <spec version>`; no provider defines it.
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+
+/// A provider hook around each attempt (for example: sign the request, verify the response).
+pub trait AttemptHook: Send + Sync + 'static {
+    /// Called on each attempt's request just before it is sent.
+    fn prepare(&self, request: &mut reqwest::Request) -> Result<(), Error>;
+    /// Called with each final response, body included.
+    fn verify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Result<(), Error>;
+}
+
+/// One call of one operation: what [`Core::call`] needs beyond the request itself.
+///
+/// ```
+/// use embed_sessions::core::Call;
+/// let call = Call::new("create_order").retry_safe(false);
+/// # let _ = call;
+/// ```
+#[must_use]
+pub struct Call<'s> {
+    op: &'static str,
+    retry_safe: Option<bool>,
+    body_secrets: &'s [&'s Secret],
+    hook: Option<Arc<dyn AttemptHook>>,
+    policy: Option<RetryPolicy>,
+}
+
+impl<'s> Call<'s> {
+    /// A call of `operation` (its snake_case operation id). Whether it is safe to repeat comes
+    /// from the provider's [`Descriptor`] unless set with [`Call::retry_safe`].
+    pub fn new(operation: &'static str) -> Self {
+        Self { op: operation, retry_safe: None, body_secrets: &[], hook: None, policy: None }
+    }
+
+    /// Overrides whether the operation may be repeated after an uncertain failure.
+    pub fn retry_safe(mut self, safe: bool) -> Self {
+        self.retry_safe = Some(safe);
+        self
+    }
+
+    /// Credentials in the request body (a password, a refresh token): with the values of the
+    /// sensitive headers the call sends, they are scrubbed from its error.
+    pub fn body_secrets(mut self, secrets: &'s [&'s Secret]) -> Self {
+        self.body_secrets = secrets;
+        self
+    }
+
+    /// A hook run around each attempt of this call.
+    pub fn hook(mut self, hook: Arc<dyn AttemptHook>) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// A retry policy for this call instead of the client's.
+    pub fn policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+}
+
+/// What a call's transport saw, kept for the error that follows (if any).
+#[derive(Default)]
+struct Seen {
+    attempts: u32,
+    status: Option<u16>,
+    body: Option<bytes::Bytes>,
+    content_type: Option<HeaderValue>,
+    failure: Option<Error>,
+    /// The credential values sent in sensitive headers, scrubbed from the call's error.
+    sent: Vec<HeaderValue>,
+}
+
+/// The call in progress, as the transport sees it.
+struct CallState {
+    op: &'static str,
+    retry_safe: bool,
+    policy: RetryPolicy,
+    hook: Option<Arc<dyn AttemptHook>>,
+    seen: Mutex<Seen>,
+}
+
+tokio::task_local! {
+    /// The call in progress on this task, set by [`Core::call`] around the generated
+    /// client's future and read by the transport for each request it sends.
+    static CALL: Arc<CallState>;
+}
+
+impl CallState {
+    fn seen(&self) -> MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn fail(&self, error: Error) -> reqwest::Result<reqwest::Response> {
+        self.seen().failure = Some(error);
+        // The generated client turns this into some error; `Core::call` replaces it with the
+        // failure recorded above.
+        Ok(synthetic(599, bytes::Bytes::new(), HeaderMap::new(), None))
+    }
+}
+
+/// What every call of one provider client shares: the generated client's transport.
+struct Shared {
+    settings: Settings,
+    policy: RetryPolicy,
+    /// `authorization` and the provider's credential headers, parsed once.
+    sensitive: Box<[HeaderName]>,
+}
+
+/// What one attempt came to.
+enum Attempt {
+    /// Send again after this wait.
+    Retry(std::time::Duration),
+    /// The attempt's outcome is the call's.
+    Done(reqwest::Result<reqwest::Response>),
+}
+
+impl Shared {
+    fn descriptor(&self) -> &'static Descriptor {
+        self.settings.descriptor
+    }
+
+    /// The request for attempt `attempt` of `max`: a copy while a retry may follow, the
+    /// original on the last attempt; with its credential headers marked and recorded.
+    fn next_request(
+        &self,
+        call: &CallState,
+        request: &mut Option<reqwest::Request>,
+        last: bool,
+    ) -> Result<reqwest::Request, Error> {
+        // Generated requests carry in-memory bodies. A streamed body could be neither
+        // repeated, nor signed, nor checked against the body cap: refused, never sent.
+        if request.as_ref().is_some_and(|r| r.body().is_some_and(|b| b.as_bytes().is_none())) {
+            return Err(Error::invalid_input(
+                "body",
+                "a streamed request body cannot be signed, repeated or bounded; send the body \
+                 as bytes",
+            ));
+        }
+        let original = request.take().ok_or_else(|| Error::new(ErrorKind::Transport))?;
+        let mut req = if last {
+            original
+        } else {
+            match original.try_clone() {
+                Some(copy) => {
+                    *request = Some(original);
+                    copy
+                }
+                None => original,
+            }
+        };
+        req.headers_mut().remove(API_VERSION);
+        if let Some(hook) = &call.hook {
+            hook.prepare(&mut req)?;
+        }
+        // Headers a hook added (an authentication token) are credentials too.
+        let mut seen = call.seen();
+        for name in &*self.sensitive {
+            if let Some(v) = req.headers_mut().get_mut(name) {
+                v.set_sensitive(true);
+                if !seen.sent.contains(v) {
+                    seen.sent.push(v.clone());
+                }
+            }
+        }
+        Ok(req)
+    }
+
+    /// Sends one attempt and reads its whole (bounded) body.
+    async fn attempt(
+        &self,
+        call: &CallState,
+        client: &reqwest::Client,
+        req: reqwest::Request,
+        attempt: u32,
+        last: bool,
+    ) -> Attempt {
+        let span = tracing::debug_span!(
+            "embed_sessions.request",
+            provider = self.descriptor().name(),
+            operation = call.op,
+            attempt,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let outcome = async {
+            let resp = client.execute(req).await?;
+            let status = resp.status().as_u16();
+            tracing::Span::current().record("status", status);
+            let body = read_bounded(resp, self.settings.max_body_bytes).await?;
+            Ok::<_, reqwest::Error>((status, body))
+        }
+        .instrument(span.clone())
+        .await;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        span.record("latency_ms", latency_ms);
+        let _entered = span.enter();
+        match outcome {
+            Err(e) => {
+                tracing::debug!(latency_ms, timeout = e.is_timeout(), "attempt failed");
+                let retry = failure_of(&e).is_some_and(|f| f.is_retryable(call.retry_safe));
+                match call.policy.delay(attempt + 1, None, None) {
+                    Some(wait) if retry && !last => Attempt::Retry(wait),
+                    _ => Attempt::Done(Err(e)),
+                }
+            }
+            Ok((_, Err(too_large))) => Attempt::Done(call.fail(too_large)),
+            Ok((status, Ok((parts, body)))) => {
+                tracing::debug!(status, latency_ms, "attempt done");
+                if !last
+                    && RetryPolicy::retryable_status(status, call.retry_safe)
+                    && let Some(wait) =
+                        call.policy.delay(attempt + 1, Some(status), retry_after(&parts.headers))
+                {
+                    tracing::debug!(wait_ms = wait.as_millis() as u64, "retrying");
+                    return Attempt::Retry(wait);
+                }
+                Attempt::Done(finish_response(call, status, parts, body))
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        call: &CallState,
+        client: &reqwest::Client,
+        request: reqwest::Request,
+    ) -> reqwest::Result<reqwest::Response> {
+        let max = call.policy.attempts();
+        let mut request = Some(request);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            call.seen().attempts = attempt;
+            let last = attempt >= max;
+            let req = match self.next_request(call, &mut request, last) {
+                Ok(req) => req,
+                Err(e) => return call.fail(e),
+            };
+            match self.attempt(call, client, req, attempt, last).await {
+                Attempt::Retry(wait) => tokio::time::sleep(wait).await,
+                Attempt::Done(outcome) => return outcome,
+            }
+        }
+    }
+}
+
+/// The `Retry-After` of a response, as a wait from now.
+fn retry_after(headers: &HeaderMap) -> Option<std::time::Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(value, SystemTime::now())
+}
+
+/// Records the final response, runs the hook's check, and hands the response on.
+fn finish_response(
+    call: &CallState,
+    status: u16,
+    parts: Parts,
+    body: bytes::Bytes,
+) -> reqwest::Result<reqwest::Response> {
+    {
+        let mut seen = call.seen();
+        seen.status = Some(status);
+        seen.body = Some(body.clone());
+        seen.content_type = parts.headers.get(CONTENT_TYPE).cloned();
+    }
+    if let Some(hook) = &call.hook
+        && let Err(e) = hook.verify(status, &parts.headers, &body)
+    {
+        return call.fail(e.with_status(Some(status)));
+    }
+    Ok(synthetic(status, body, parts.headers, Some(parts.url)))
+}
+
+struct Parts {
+    headers: HeaderMap,
+    url: reqwest::Url,
+}
+
+/// Reads a whole body, refusing more than `max` bytes; takes the headers (no copy).
+async fn read_bounded(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> reqwest::Result<Result<(Parts, bytes::Bytes), Error>> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Ok(Err(too_large(max)));
+    }
+    let headers = std::mem::take(resp.headers_mut());
+    let url = resp.url().clone();
+    // A body that arrives in one chunk (the usual small JSON answer) is kept as it is.
+    let mut first: Option<bytes::Bytes> = None;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let so_far = first.as_ref().map_or(buf.len(), bytes::Bytes::len);
+        if so_far + chunk.len() > max {
+            return Ok(Err(too_large(max)));
+        }
+        if first.is_none() && buf.is_empty() {
+            first = Some(chunk);
+            continue;
+        }
+        if let Some(first) = first.take() {
+            buf.extend_from_slice(&first);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    let body = first.unwrap_or_else(|| buf.freeze());
+    Ok(Ok((Parts { headers, url }, body)))
+}
+
+/// The retry class of a transport error: `None` for failures no retry can fix (TLS, a
+/// refused redirect, a request that could not be built).
+fn failure_of(e: &reqwest::Error) -> Option<Failure> {
+    if e.is_connect() && !e.is_timeout() {
+        Some(Failure::Unsent)
+    } else if e.is_timeout() || e.is_body() || e.is_decode() {
+        Some(Failure::Uncertain)
+    } else {
+        None
+    }
+}
+
+fn too_large(max: usize) -> Error {
+    Error::new(ErrorKind::BodyTooLarge)
+        .with_message(format!("more than {max} bytes; raise `max_body_bytes` if this is expected"))
+}
+
+/// The response handed to the generated client. With the request's URL: without one, reqwest
+/// parses a placeholder URL for every response.
+fn synthetic(
+    status: u16,
+    body: bytes::Bytes,
+    headers: HeaderMap,
+    url: Option<reqwest::Url>,
+) -> reqwest::Response {
+    let mut builder = http::Response::builder().status(status);
+    if let Some(url) = url {
+        builder = builder.url(url);
+    }
+    if let Some(h) = builder.headers_mut() {
+        *h = headers;
+    }
+    let resp = builder.body(body).unwrap_or_else(|_| http::Response::new(bytes::Bytes::new()));
+    reqwest::Response::from(resp)
+}
+
+impl Transport for Shared {
+    fn execute<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        request: reqwest::Request,
+        operation_id: &'static str,
+    ) -> ResponseFuture<'a> {
+        Box::pin(async move {
+            // Outside `Core::call` (a generated client used on its own): the same transport,
+            // with the operation's defaults; what it saw is dropped with this state.
+            let call = CALL.try_with(Arc::clone).unwrap_or_else(|_| {
+                Arc::new(CallState {
+                    op: operation_id,
+                    retry_safe: self.descriptor().is_retry_safe(operation_id),
+                    policy: self.policy.clone(),
+                    hook: None,
+                    seen: Mutex::new(Seen::default()),
+                })
+            });
+            self.run(&call, client, request).await
+        })
+    }
+}
+
+/// What a provider client shares between calls: its configuration, its generated client `C`
+/// (built once, with the core's transport plugged in) and its retry policy.
+pub struct Core<C> {
+    shared: Arc<Shared>,
+    raw: C,
+}
+
+impl<C> std::fmt::Debug for Core<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.shared.settings;
+        f.debug_struct("Core")
+            .field("provider", &s.descriptor.name())
+            .field("base_url", &s.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> Core<C> {
+    /// A core for `config`. `default_policy` applies when the configuration sets none;
+    /// `make` builds the generated client (`raw::Client::new_with_client`) once, with the
+    /// base URL, the `reqwest::Client` and the hooks that route its requests through this
+    /// core.
+    pub fn new<P: Provider>(
+        config: Config<P>,
+        default_policy: RetryPolicy,
+        make: impl FnOnce(&str, reqwest::Client, Hooks) -> C,
+    ) -> Self {
+        let settings = config.settings;
+        let policy = settings.retry.clone().unwrap_or(default_policy);
+        let names = P::DESCRIPTOR.sensitive_headers().iter();
+        let sensitive = std::iter::once(AUTHORIZATION)
+            .chain(names.filter_map(|h| HeaderName::from_bytes(h.as_bytes()).ok()))
+            .collect();
+        let shared = Arc::new(Shared { settings, policy, sensitive });
+        let hooks = Hooks::new(shared.clone());
+        let raw = make(&shared.settings.base_url, shared.settings.http.clone(), hooks);
+        Self { shared, raw }
+    }
+
+    /// The generated client, with the core's transport plugged in.
+    pub fn raw(&self) -> &C {
+        &self.raw
+    }
+
+    /// The provider's descriptor.
+    pub fn descriptor(&self) -> &'static Descriptor {
+        self.shared.settings.descriptor
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.shared.settings.base_url
+    }
+
+    /// The retry policy in force: the configuration's, else the provider client's default.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.shared.policy
+    }
+
+    /// The configured API key, or a configuration error naming its environment variable.
+    pub fn api_key(&self) -> Result<&Secret, Error> {
+        self.shared.settings.require_api_key()
+    }
+
+    /// The configured API key as a header value (a copy, as generated builders take one).
+    pub fn api_key_header(&self) -> Result<String, Error> {
+        Ok(self.api_key()?.expose().to_string())
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    /// Runs one generated operation: `send` builds and sends it with the generated client;
+    /// `api_error` turns a typed error body into the provider's [`ApiError`]; `open` turns the
+    /// typed success into the caller's value (an envelope's `data`, say), and its errors are
+    /// finished like the others: provider, operation, attempts, retry safety, and every
+    /// credential the call sent scrubbed.
+    pub async fn call<'a, T, E, U, Fut>(
+        &'a self,
+        call: Call<'_>,
+        send: impl FnOnce(&'a C) -> Fut,
+        api_error: impl FnOnce(u16, &HeaderMap, E) -> ApiError,
+        open: impl FnOnce(ResponseValue<T>) -> Result<U, Error>,
+    ) -> Result<U, Error>
+    where
+        Fut: std::future::Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        let d = self.descriptor();
+        let retry_safe = call.retry_safe.unwrap_or_else(|| d.is_retry_safe(call.op));
+        let state = Arc::new(CallState {
+            op: call.op,
+            retry_safe,
+            policy: call.policy.unwrap_or_else(|| self.shared.policy.clone()),
+            hook: call.hook,
+            seen: Mutex::new(Seen::default()),
+        });
+        let result = CALL.scope(state.clone(), send(&self.raw)).await;
+        let mut seen = std::mem::take(&mut *state.seen());
+        let (sent, attempts) = (std::mem::take(&mut seen.sent), seen.attempts);
+        let finish = |e: Error| {
+            let mut scrubber = Scrubber::default();
+            for v in &sent {
+                if let Ok(text) = v.to_str() {
+                    scrubber.add(text);
+                }
+            }
+            for secret in call.body_secrets {
+                scrubber.add(secret.expose());
+            }
+            if let Some(key) = &self.shared.settings.api_key {
+                scrubber.add(key.expose());
+            }
+            e.at(d.name(), call.op)
+                .with_attempts(attempts)
+                .with_retry_safety(retry_safe)
+                .scrubbed(&scrubber)
+        };
+        if let Some(failure) = seen.failure.take() {
+            return Err(finish(failure));
+        }
+        match result {
+            Ok(v) => open(v).map_err(finish),
+            Err(e) => {
+                let converted = convert(e, &mut seen, api_error);
+                Err(finish(converted))
+            }
+        }
+    }
+}
+
+/// Runs `attempt`; when it fails with HTTP 401, runs `renew` (drop a cached token, say) and
+/// `attempt` once more. For calls authenticated with a token the client obtains itself.
+pub async fn renew_once_on_401<T, A, AF, R, RF>(mut attempt: A, renew: R) -> Result<T, Error>
+where
+    A: FnMut() -> AF,
+    AF: std::future::Future<Output = Result<T, Error>>,
+    R: FnOnce(Error) -> RF,
+    RF: std::future::Future<Output = Result<(), Error>>,
+{
+    match attempt().await {
+        Err(e) if e.status() == Some(401) => {
+            renew(e).await?;
+            attempt().await
+        }
+        other => other,
+    }
+}
+
+/// A generated client's error as the facade's, with what the transport saw.
+fn convert<E>(
+    err: progenitor_client::Error<E>,
+    seen: &mut Seen,
+    api_error: impl FnOnce(u16, &HeaderMap, E) -> ApiError,
+) -> Error {
+    use progenitor_client::Error as P;
+    match err {
+        P::InvalidRequest(msg) => Error::invalid_input("request", msg),
+        P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
+            transport_error(e)
+        }
+        P::ErrorResponse(rv) => {
+            let status = rv.status().as_u16();
+            let headers = rv.headers().clone();
+            Error::api(Some(status), api_error(status, &headers, rv.into_inner()))
+        }
+        // The serde error is not kept as the source: its text quotes the offending value.
+        P::InvalidResponsePayload(body, e) => Error::new(ErrorKind::UnexpectedResponse)
+            .with_status(seen.status)
+            .with_message(format!(
+                "the body does not match the documented schema ({})",
+                serde_kind(&e)
+            ))
+            .with_excerpt(&body, seen.content_type.as_ref().and_then(|v| v.to_str().ok())),
+        P::UnexpectedResponse(resp) => {
+            let status = resp.status().as_u16();
+            let body = seen.body.take().unwrap_or_default();
+            Error::new(ErrorKind::UnexpectedResponse)
+                .with_status(Some(status))
+                .with_message(if (300..400).contains(&status) {
+                    "a redirect, not followed (credentials stay with the configured host)"
+                } else {
+                    "undocumented status"
+                })
+                .with_excerpt(&body, seen.content_type.as_ref().and_then(|v| v.to_str().ok()))
+        }
+        P::Custom(msg) => Error::new(ErrorKind::Transport).with_message(msg),
+    }
+}
+
+/// A serde error's category and position, never the offending value.
+pub(crate) fn serde_kind(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "I/O error",
+        Category::Syntax => "invalid JSON",
+        Category::Data => "wrong shape or field types",
+        Category::Eof => "truncated JSON",
+    };
+    format!("{what} at line {} column {}", e.line(), e.column())
+}
+
+fn transport_error(e: reqwest::Error) -> Error {
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else if e.is_connect() {
+        ErrorKind::Connect
+    } else {
+        ErrorKind::Transport
+    };
+    let status = e.status().map(|s| s.as_u16());
+    let message = if e.is_timeout() {
+        "no complete answer within the configured timeout"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the response body was interrupted"
+    } else if e.is_redirect() {
+        "redirect refused"
+    } else {
+        "request failed"
+    };
+    let error = Error::new(kind).with_status(status).with_message(message);
+    let error = if failure_of(&e) == Some(Failure::Uncertain) { error.uncertain() } else { error };
+    error.with_source(e.without_url())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::core::{ProviderReason, Reason};
+
+    /// A provider for these tests: `create_op` is not safe to repeat.
+    struct Test;
+
+    impl Provider for Test {
+        const DESCRIPTOR: &'static Descriptor =
+            &Descriptor::new("test", "TEST_API_KEY", "TEST_BASE_URL", "https://api.test.invalid")
+                .with_not_safe_to_repeat(&["create_op"]);
+        type Reason = TestReason;
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct TestReason;
+
+    impl std::fmt::Display for TestReason {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("rejected")
+        }
+    }
+
+    impl ProviderReason for TestReason {
+        fn from_response(_: u16, _: Option<&str>, _: Option<&str>) -> Self {
+            TestReason
+        }
+
+        fn hint(&self) -> Option<&'static str> {
+            None
+        }
+    }
+
+    /// What a generated client holds.
+    struct Raw {
+        base: String,
+        http: reqwest::Client,
+        hooks: Hooks,
+    }
+
+    impl Raw {
+        fn new(base: &str, http: reqwest::Client, hooks: Hooks) -> Self {
+            Self { base: base.to_string(), http, hooks }
+        }
+    }
+
+    /// Issue 13, finding 7: a body that cannot be cloned was sent as it was, skipping the
+    /// signing hook, the size cap and the response check. It is refused, and nothing is sent.
+    #[tokio::test]
+    async fn streamed_request_bodies_are_refused_and_never_sent() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let config = Config::builder(Test).base_url(&base).build().unwrap();
+        let core = Core::new(config, RetryPolicy::default(), Raw::new);
+        let result: Result<(), Error> = core
+            .call(
+                Call::new("upload"),
+                |raw| async move {
+                    let chunks = vec![Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"x"))];
+                    let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
+                    let url = format!("{}/upload", raw.base);
+                    let request = raw.http.post(url).body(body).build().unwrap();
+                    let resp = raw
+                        .hooks
+                        .exec(&raw.http, request, "upload")
+                        .await
+                        .map_err(progenitor_client::Error::<()>::CommunicationError)?;
+                    Ok(ResponseValue::new((), resp.status(), resp.headers().clone()))
+                },
+                |_, _, ()| ApiError::new(Reason::other(), None, None),
+                |_| Ok(()),
+            )
+            .await;
+        let e = result.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e:?}");
+        assert_eq!(e.field(), Some("body"));
+        assert!(e.to_string().contains("streamed request body"), "{e}");
+        let nothing = listener.accept().map(|_| ()).unwrap_err();
+        assert_eq!(nothing.kind(), std::io::ErrorKind::WouldBlock, "a connection was made");
+    }
+
+    /// How the scripted server answers every connection.
+    #[derive(Debug, Clone, Copy)]
+    enum Answer {
+        Refused,
+        Status(u16),
+        Silent,
+        BodyCut,
+    }
+
+    /// A loopback server answering every request the same way (a closed port for `Refused`).
+    async fn serve(answer: Answer) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        if let Answer::Refused = answer {
+            return base; // dropped: the port refuses connections
+        }
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = socket.read(&mut buf).await;
+                    let reply = match answer {
+                        Answer::Status(s) => {
+                            format!("HTTP/1.1 {s} X\r\ncontent-length: 0\r\n\r\n")
+                        }
+                        Answer::BodyCut => {
+                            "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"a\":".into()
+                        }
+                        Answer::Silent => {
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                            return;
+                        }
+                        Answer::Refused => unreachable!(),
+                    };
+                    let _ = socket.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        base
+    }
+
+    async fn fail_once(base: &str, op: &'static str, attempts: u32) -> Error {
+        let policy = RetryPolicy::none()
+            .max_attempts(attempts)
+            .initial_backoff(Duration::ZERO)
+            .jitter(false);
+        let config = Config::builder(Test)
+            .base_url(base)
+            .timeout(Duration::from_millis(300))
+            .retry(policy)
+            .build()
+            .unwrap();
+        let core = Core::new(config, RetryPolicy::default(), Raw::new);
+        let result: Result<(), Error> = core
+            .call(
+                Call::new(op),
+                |raw| async move {
+                    let request = raw.http.get(format!("{}/x", raw.base)).build().unwrap();
+                    let resp = raw
+                        .hooks
+                        .exec(&raw.http, request, op)
+                        .await
+                        .map_err(progenitor_client::Error::<()>::CommunicationError)?;
+                    if resp.status().is_success() {
+                        resp.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)?;
+                        return Ok(ResponseValue::new((), http::StatusCode::OK, HeaderMap::new()));
+                    }
+                    Err(progenitor_client::Error::UnexpectedResponse(resp))
+                },
+                |_, _, ()| ApiError::new(Reason::other(), None, None),
+                |_| Ok(()),
+            )
+            .await;
+        result.unwrap_err()
+    }
+
+    /// Issue 12, item 5: `Error::is_retryable` answers for the operation that failed by the
+    /// same rule the transport applies: a failure is retryable exactly when a second attempt
+    /// is made, for operations that are and are not safe to repeat.
+    #[tokio::test]
+    async fn is_retryable_agrees_with_the_transport_for_every_operation_kind() {
+        let answers = [
+            Answer::Refused,
+            Answer::Silent,
+            Answer::BodyCut,
+            Answer::Status(429),
+            Answer::Status(500),
+            Answer::Status(502),
+            Answer::Status(503),
+            Answer::Status(504),
+            Answer::Status(400),
+            Answer::Status(401),
+        ];
+        for op in ["safe_op", "create_op"] {
+            let retry_safe = Test::DESCRIPTOR.is_retry_safe(op);
+            for answer in answers {
+                let base = serve(answer).await;
+                let once = fail_once(&base, op, 1).await;
+                let twice = fail_once(&base, op, 2).await;
+                let repeated = twice.attempts() == 2;
+                assert_eq!(
+                    once.is_retryable(),
+                    repeated,
+                    "{op:?} {answer:?}: {once:?} / {twice:?}"
+                );
+                assert_eq!(twice.is_retryable(), repeated, "{op:?} {answer:?}");
+                let expected = match answer {
+                    Answer::Refused | Answer::Status(429) => true,
+                    Answer::Silent | Answer::BodyCut | Answer::Status(502..=504) => retry_safe,
+                    _ => false,
+                };
+                assert_eq!(repeated, expected, "{op:?} {answer:?}: {twice:?}");
+            }
+        }
+    }
+}
