@@ -154,6 +154,12 @@ impl Error {
         Self::new(ErrorKind::Config).with_message(message)
     }
 
+    /// The response could not be understood (a provider client's `open` step: a field it needs
+    /// is missing, a value is out of range). `message` says what; never quote a secret in it.
+    pub fn unexpected_response(status: Option<u16>, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::UnexpectedResponse).with_status(status).with_message(message)
+    }
+
     /// The provider rejected the request.
     pub fn api(status: Option<u16>, api: ApiError) -> Self {
         let mut e = Self::new(ErrorKind::Api);
