@@ -24,12 +24,9 @@ use super::{
 use crate::core::error::ErrorKind;
 use crate::core::{AttemptHook, Call, Error, Secret, renew_once_on_401, validate};
 
-// Safe to repeat: deleting twice, reading, and the replace-all POSTs of the filters.
+// Safe to repeat: deleting twice, reading, and the replace-all POSTs of the notification
+// filters (their operation ids are the generated method names, see `notification_filters!`).
 const DELETE_SESSION: &str = "delete_session";
-const LIST_URL_FILTERS: &str = "list_notification_filter_url";
-const SET_URL_FILTERS: &str = "create_notification_filter_url";
-const LIST_PUSH_FILTERS: &str = "list_notification_filter_push";
-const SET_PUSH_FILTERS: &str = "create_notification_filter_push";
 
 /// The result of `POST /installation`, with the key pair it registered.
 struct Installation {
@@ -707,80 +704,102 @@ impl BunqContext {
         };
         renew_once_on_401(attempt, renew).await
     }
-
-    /// The user's URL (webhook) notification filters (`GET /user/{userId}/notification-filter-url`,
-    /// up to 200).
-    pub async fn notification_filters_url(
-        &self,
-    ) -> Result<Vec<types::NotificationFilterUrl>, Error> {
-        let out = self
-            .session_call(LIST_URL_FILTERS, None, |c, user_id| async move {
-                c.list_notification_filter_url().user_id(user_id).count(200u64).send().await
-            })
-            .await?;
-        Ok(url_filters(out.into_inner().response))
-    }
-
-    /// REPLACES all the user's URL notification filters with `filters` (`[]` clears them) and
-    /// returns the resulting list. To add one, read with
-    /// [`notification_filters_url`](Self::notification_filters_url) first.
-    ///
-    /// The user is this session's user id: for a provisioned user's context, the API key's
-    /// id; for the partner's own context (`PARTNER_USER_PROVISION` callbacks), the partner
-    /// company's id.
-    pub async fn set_notification_filters_url(
-        &self,
-        filters: Vec<types::NotificationFilterUrlRule>,
-    ) -> Result<Vec<types::NotificationFilterUrl>, Error> {
-        for f in &filters {
-            validate::non_empty("category", &f.category)?;
-            check_callback_url(&f.notification_target)?;
-        }
-        let body = types::NotificationFilterUrlCreate { notification_filters: filters };
-        let out = self
-            .session_call(SET_URL_FILTERS, None, |c, user_id| {
-                let body = body.clone();
-                async move {
-                    c.create_notification_filter_url().user_id(user_id).body(body).send().await
-                }
-            })
-            .await?;
-        Ok(url_filters(out.into_inner().response))
-    }
-
-    /// The user's push notification filters (up to 200).
-    pub async fn notification_filters_push(
-        &self,
-    ) -> Result<Vec<types::NotificationFilterPush>, Error> {
-        let out = self
-            .session_call(LIST_PUSH_FILTERS, None, |c, user_id| async move {
-                c.list_notification_filter_push().user_id(user_id).count(200u64).send().await
-            })
-            .await?;
-        Ok(push_filters(out.into_inner().response))
-    }
-
-    /// REPLACES all the user's push notification filters with `filters` and returns the
-    /// resulting list.
-    pub async fn set_notification_filters_push(
-        &self,
-        filters: Vec<types::NotificationFilterPushRule>,
-    ) -> Result<Vec<types::NotificationFilterPush>, Error> {
-        for f in &filters {
-            validate::non_empty("category", &f.category)?;
-        }
-        let body = types::NotificationFilterPushCreate { notification_filters: filters };
-        let out = self
-            .session_call(SET_PUSH_FILTERS, None, |c, user_id| {
-                let body = body.clone();
-                async move {
-                    c.create_notification_filter_push().user_id(user_id).body(body).send().await
-                }
-            })
-            .await?;
-        Ok(push_filters(out.into_inner().response))
-    }
 }
+
+/// The read and replace-all methods of one kind of notification filter (URL and push have the
+/// same endpoints and shapes), and the function that flattens its response.
+macro_rules! notification_filters {
+    (
+        $kind:literal, $list:ident, $set:ident, $list_op:ident, $set_op:ident,
+        $Rule:ident, $Filter:ident, $Item:ident, $Create:ident, $flatten:ident,
+        |$rule:ident| $check:expr,
+        |$from:ident| $filter:expr $(,)?
+    ) => {
+        impl BunqContext {
+            #[doc = concat!("The user's ", $kind, " notification filters (up to 200).")]
+            pub async fn $list(&self) -> Result<Vec<types::$Filter>, Error> {
+                let out = self
+                    .session_call(stringify!($list_op), None, |c, user_id| async move {
+                        c.$list_op().user_id(user_id).count(200u64).send().await
+                    })
+                    .await?;
+                Ok($flatten(out.into_inner().response))
+            }
+
+            #[doc = concat!("REPLACES all the user's ", $kind, " notification filters with \
+                `filters` (`[]` clears them) and returns the resulting list; to add one, read \
+                the current list first. The user is this session's user id: for a \
+                provisioned user's context, the API key's id; for the partner's own context \
+                (`PARTNER_USER_PROVISION` callbacks), the partner company's id.")]
+            pub async fn $set(&self, filters: Vec<types::$Rule>) -> Result<Vec<types::$Filter>, Error> {
+                for $rule in &filters {
+                    validate::non_empty("category", &$rule.category)?;
+                    $check;
+                }
+                let body = types::$Create { notification_filters: filters };
+                let out = self
+                    .session_call(stringify!($set_op), None, |c, user_id| {
+                        let body = body.clone();
+                        async move { c.$set_op().user_id(user_id).body(body).send().await }
+                    })
+                    .await?;
+                Ok($flatten(out.into_inner().response))
+            }
+        }
+
+        /// The filters of a response, in either shape bunq is documented to use (one element
+        /// per filter, or one element carrying the whole list).
+        fn $flatten(items: Vec<types::$Item>) -> Vec<types::$Filter> {
+            let mut out = Vec::new();
+            for types::$Item::$Filter(mut f) in items {
+                match f.notification_filters.take() {
+                    Some(rules) if f.category.is_none() => {
+                        out.extend(rules.into_iter().map(|$from| $filter))
+                    }
+                    rules => {
+                        f.notification_filters = rules;
+                        out.push(f);
+                    }
+                }
+            }
+            out
+        }
+    };
+}
+
+notification_filters!(
+    "URL (webhook)",
+    notification_filters_url,
+    set_notification_filters_url,
+    list_notification_filter_url,
+    create_notification_filter_url,
+    NotificationFilterUrlRule,
+    NotificationFilterUrl,
+    NotificationFilterUrlItem,
+    NotificationFilterUrlCreate,
+    url_filters,
+    |rule| check_callback_url(&rule.notification_target)?,
+    |r| types::NotificationFilterUrl {
+        category: Some(r.category),
+        notification_target: Some(r.notification_target),
+        ..Default::default()
+    },
+);
+
+notification_filters!(
+    "push",
+    notification_filters_push,
+    set_notification_filters_push,
+    list_notification_filter_push,
+    create_notification_filter_push,
+    NotificationFilterPushRule,
+    NotificationFilterPush,
+    NotificationFilterPushItem,
+    NotificationFilterPushCreate,
+    push_filters,
+    |_rule| (),
+    |r| types::NotificationFilterPush { category: Some(r.category), ..Default::default() },
+);
 
 /// bunq posts callbacks to HTTPS URLs only.
 fn check_callback_url(url: &str) -> Result<(), Error> {
@@ -791,44 +810,4 @@ fn check_callback_url(url: &str) -> Result<(), Error> {
             format!("`{}` is not an https URL", crate::core::redact::one_line(url, 200)),
         )),
     }
-}
-
-/// The filters of a response, in either shape bunq is documented to use (one element per
-/// filter, or one element carrying the whole list).
-fn url_filters(items: Vec<types::NotificationFilterUrlItem>) -> Vec<types::NotificationFilterUrl> {
-    let mut out = Vec::new();
-    for types::NotificationFilterUrlItem::NotificationFilterUrl(mut f) in items {
-        match f.notification_filters.take() {
-            Some(rules) if f.category.is_none() => {
-                out.extend(rules.into_iter().map(|r| types::NotificationFilterUrl {
-                    category: Some(r.category),
-                    notification_target: Some(r.notification_target),
-                    ..Default::default()
-                }))
-            }
-            rules => {
-                f.notification_filters = rules;
-                out.push(f);
-            }
-        }
-    }
-    out
-}
-
-fn push_filters(
-    items: Vec<types::NotificationFilterPushItem>,
-) -> Vec<types::NotificationFilterPush> {
-    let mut out = Vec::new();
-    for types::NotificationFilterPushItem::NotificationFilterPush(mut f) in items {
-        match f.notification_filters.take() {
-            Some(rules) if f.category.is_none() => out.extend(rules.into_iter().map(|r| {
-                types::NotificationFilterPush { category: Some(r.category), ..Default::default() }
-            })),
-            rules => {
-                f.notification_filters = rules;
-                out.push(f);
-            }
-        }
-    }
-    out
 }
