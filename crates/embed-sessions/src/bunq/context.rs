@@ -712,7 +712,7 @@ macro_rules! notification_filters {
     (
         $kind:literal, $list:ident, $set:ident, $list_op:ident, $set_op:ident,
         $Rule:ident, $Filter:ident, $Item:ident, $Create:ident, $flatten:ident,
-        |$rule:ident| $check:expr,
+        |$rule:ident| $check:block,
         |$from:ident| $filter:expr $(,)?
     ) => {
         impl BunqContext {
@@ -734,7 +734,7 @@ macro_rules! notification_filters {
             pub async fn $set(&self, filters: Vec<types::$Rule>) -> Result<Vec<types::$Filter>, Error> {
                 for $rule in &filters {
                     validate::non_empty("category", &$rule.category)?;
-                    $check;
+                    $check
                 }
                 let body = types::$Create { notification_filters: filters };
                 let out = self
@@ -778,7 +778,9 @@ notification_filters!(
     NotificationFilterUrlItem,
     NotificationFilterUrlCreate,
     url_filters,
-    |rule| check_callback_url(&rule.notification_target)?,
+    |rule| {
+        check_callback_url(&rule.notification_target)?;
+    },
     |r| types::NotificationFilterUrl {
         category: Some(r.category),
         notification_target: Some(r.notification_target),
@@ -797,7 +799,7 @@ notification_filters!(
     NotificationFilterPushItem,
     NotificationFilterPushCreate,
     push_filters,
-    |_rule| (),
+    |_rule| {},
     |r| types::NotificationFilterPush { category: Some(r.category), ..Default::default() },
 );
 
