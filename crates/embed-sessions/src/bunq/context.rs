@@ -70,7 +70,7 @@ impl BunqClient {
         server_key: Option<&Arc<ServerKey>>,
     ) -> Result<Arc<dyn AttemptHook>, Error> {
         let i = &self.inner;
-        let user_agent = HeaderValue::from_str(&i.core.settings().user_agent)
+        let user_agent = HeaderValue::from_str(i.core.user_agent())
             .map_err(|_| Error::config("bunq: the user agent is not a valid header value"))?;
         let verifier = if i.check_server_signatures { server_key.cloned() } else { None };
         Ok(Arc::new(BunqHook { user_agent, auth, signer, verifier }))
@@ -381,7 +381,7 @@ impl<'a> ContextBuilder<'a> {
     /// A stored context, if it is for the key asked for, else the configured one
     /// (BUNQ_API_KEY): a stored context is used only with the key it was made for.
     fn check_key(&self, p: Parsed, origin: &str) -> Result<Parsed, Error> {
-        let expected = self.api_key.as_ref().or(self.client.inner.core.settings().api_key.as_ref());
+        let expected = self.api_key.as_ref().or(self.client.inner.core.configured_api_key());
         match expected {
             Some(key) if *key != p.api_key => Err(Error::config(format!(
                 "{origin} holds a context for another API key than the one configured; nothing \

@@ -366,7 +366,7 @@ impl BunqClient {
 
     /// The timeout of one attempt.
     pub(crate) fn attempt_timeout(&self) -> Duration {
-        self.inner.core.settings().timeout
+        self.inner.core.attempt_timeout()
     }
 
     /// The retry policy in force: the configuration's, else [`default_retry_policy`].

@@ -464,8 +464,19 @@ impl<C> Core<C> {
         Ok(self.api_key()?.expose().to_string())
     }
 
-    pub(crate) fn settings(&self) -> &Settings {
-        &self.shared.settings
+    /// The configured API key, if any.
+    pub fn configured_api_key(&self) -> Option<&Secret> {
+        self.shared.settings.api_key.as_ref()
+    }
+
+    /// The user agent the configuration sends.
+    pub fn user_agent(&self) -> &str {
+        &self.shared.settings.user_agent
+    }
+
+    /// The total timeout of one attempt.
+    pub fn attempt_timeout(&self) -> std::time::Duration {
+        self.shared.settings.timeout
     }
 
     /// Runs one generated operation: `send` builds and sends it with the generated client;
