@@ -240,21 +240,11 @@ fn open_token(
 /// A Vlens client: API key, base URL, iframe origin and (for invitations) admin credentials.
 ///
 /// Cheap to clone; clones share the admin token cache.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct VlensClient {
     core: Arc<Core<raw::Client>>,
     iframe_origin: Arc<str>,
     admin: Option<Arc<AdminAuth>>,
-}
-
-impl fmt::Debug for VlensClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VlensClient")
-            .field("core", &self.core)
-            .field("iframe_origin", &self.iframe_origin)
-            .field("admin", &self.admin)
-            .finish()
-    }
 }
 
 impl VlensClient {
@@ -636,19 +626,10 @@ impl InvitationBuilder<'_> {
 /// let html = session.iframe_html(); // <iframe ... allow="camera; microphone">
 /// # }
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct VlensSession {
     token: Secret,
     iframe_origin: Arc<str>,
-}
-
-impl fmt::Debug for VlensSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VlensSession")
-            .field("token", &self.token)
-            .field("iframe_origin", &self.iframe_origin)
-            .finish()
-    }
 }
 
 /// Characters kept as they are in the token query parameter (RFC 3986 unreserved).

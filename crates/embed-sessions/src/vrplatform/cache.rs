@@ -205,20 +205,11 @@ impl Map {
 /// # Ok::<(), embed_sessions::Error>(())
 /// ```
 #[must_use = "call `build` to get the cache"]
+#[derive(Debug)]
 pub struct SessionCacheBuilder {
     client: VrPlatformClient,
     margin: Duration,
     max_entries: usize,
-}
-
-impl fmt::Debug for SessionCacheBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionCacheBuilder")
-            .field("client", &self.client)
-            .field("margin", &self.margin)
-            .field("max_entries", &self.max_entries)
-            .finish()
-    }
 }
 
 impl SessionCacheBuilder {

@@ -270,15 +270,9 @@ async fn decode_undeclared<T>(sent: impl Future<Output = RawResult<T>>) -> RawRe
 /// `https://api.edge.vrplatform.app`). Keep it server-side.
 ///
 /// Cheap to clone; clones share one connection pool.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct VrPlatformClient {
     core: Arc<Core<raw::Client>>,
-}
-
-impl fmt::Debug for VrPlatformClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VrPlatformClient").field("core", &self.core).finish()
-    }
 }
 
 impl VrPlatformClient {
@@ -510,23 +504,12 @@ fn validate_key<'s>(
 /// An issued embed session: the bearer token, its expiry, the team and the user.
 ///
 /// `Debug` never shows the token. Hand the frontend [`VrPlatformSession::frontend_payload`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct VrPlatformSession {
     token: Secret,
     expires_at: DateTime<Utc>,
     tenant_id: Uuid,
     user_id: Uuid,
-}
-
-impl fmt::Debug for VrPlatformSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VrPlatformSession")
-            .field("token", &self.token)
-            .field("expires_at", &self.expires_at)
-            .field("tenant_id", &self.tenant_id)
-            .field("user_id", &self.user_id)
-            .finish()
-    }
 }
 
 impl TryFrom<types::EmbedSession> for VrPlatformSession {
@@ -632,7 +615,7 @@ impl VrPlatformSession {
 ///
 /// Serializing it exposes the token, as intended: return it only to the user's browser.
 /// `Debug` does not show the token.
-#[derive(Clone, serde::Serialize)]
+#[derive(Clone, serde::Serialize, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct FrontendPayload {
     #[serde(serialize_with = "expose_secret")]
@@ -656,16 +639,6 @@ impl FrontendPayload {
     /// The team the iframe opens into.
     pub fn tenant_id(&self) -> Uuid {
         self.tenant_id
-    }
-}
-
-impl fmt::Debug for FrontendPayload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FrontendPayload")
-            .field("access_token", &self.access_token)
-            .field("expires_at", &self.expires_at)
-            .field("tenant_id", &self.tenant_id)
-            .finish()
     }
 }
 
