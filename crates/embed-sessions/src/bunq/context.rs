@@ -627,7 +627,9 @@ impl BunqContext {
     /// Runs a generated operation in this context: `send` gets a generated client whose
     /// requests are signed and authenticated with the session, and the session's user id.
     /// Retried on connection failures and 429 only (see [`call_idempotent`]); a 401 renews
-    /// the session once and calls `send` again.
+    /// the session once and calls `send` again. Send the request in the future `send`
+    /// returns: the signing and the session travel with that future, so a request sent from a
+    /// task spawned inside it goes out unsigned and bunq refuses it (466).
     ///
     /// ```no_run
     /// # async fn demo(ctx: embed_sessions::bunq::BunqContext) -> Result<(), embed_sessions::Error> {
