@@ -54,7 +54,9 @@ fail() {
 }
 
 # A port nothing listens on (checked with a connect attempt; Prism fails loudly on a clash).
-next_port=$((40000 + ($$ % 20000)))
+# Below Linux's ephemeral range (32768-60999): a port there may be the local end of some
+# connection, which a connect attempt does not see but which makes Prism's bind fail.
+next_port=$((20000 + ($$ % 10000)))
 free_port() {
   while (exec 3<>"/dev/tcp/127.0.0.1/$next_port") 2>/dev/null; do
     next_port=$((next_port + 1))
@@ -76,11 +78,19 @@ start_prism() {
   eval "pid_$name=$!"
 }
 
-# wait_prism PROVIDER: waits up to 60 s for "Prism is listening"; fails if Prism exits.
+# wait_prism PROVIDER: waits up to 60 s for "Prism is listening"; fails if Prism exits (after
+# up to two restarts on another port when its port was taken meanwhile).
 wait_prism() {
-  local name="$1" pid_var="pid_$1" i
+  local name="$1" pid_var="pid_$1" i restarts=0
   for ((i = 0; i < 600; i++)); do
     grep -q "Prism is listening" "${log[$name]}" && return 0
+    if ! kill -0 "${!pid_var}" 2>/dev/null && grep -q EADDRINUSE "${log[$name]}" \
+      && ((restarts < 2)); then
+      restarts=$((restarts + 1))
+      echo "prism check: ${url[$name]} was taken; starting Prism for $name on another port"
+      start_prism "$name"
+      continue
+    fi
     if ! kill -0 "${!pid_var}" 2>/dev/null; then
       cat "${log[$name]}" >&2
       fail "Prism could not start for specs/$name.yaml (log above)"
