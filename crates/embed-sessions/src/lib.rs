@@ -27,7 +27,7 @@
 //! reasons read with [`Error::reason_as`]. A configuration is typed by its provider, so one
 //! made for another provider does not compile:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0308
 //! # #[cfg(all(feature = "vlens", feature = "vrplatform"))] {
 //! use embed_sessions::Config;
 //! use embed_sessions::{vlens::VlensClient, vrplatform::VrPlatform};

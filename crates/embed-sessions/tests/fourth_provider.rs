@@ -252,3 +252,25 @@ async fn its_descriptor_decides_which_operations_are_repeated() {
     assert_eq!((e.attempts(), e.is_retryable()), (3, true), "safe to repeat: {e}");
     assert_eq!((create.calls(), get.calls()), (1, 3));
 }
+
+#[tokio::test]
+async fn its_generated_client_sends_nothing_outside_a_call() {
+    let server = MockServer::start_async().await;
+    let any = server.mock(|when, then| {
+        when.any_request();
+        then.status(200).json_body(json!({"id": "o-1", "item": "anvil"}));
+    });
+    let acme = client(&server);
+    // No call state (no hook, nothing recorded): refused before anything is sent.
+    let out = acme.core.raw().get_order(KEY, "o-1").await;
+    match out {
+        Err(progenitor_client::Error::UnexpectedResponse(resp)) => {
+            assert_eq!(resp.status().as_u16(), 599)
+        }
+        other => panic!("expected the synthetic 599, got {other:?}"),
+    }
+    assert_eq!(any.calls(), 0);
+    // The same operation inside `Core::call` is sent.
+    assert_eq!(acme.order("o-1").await.unwrap(), "anvil");
+    assert_eq!(any.calls(), 1);
+}

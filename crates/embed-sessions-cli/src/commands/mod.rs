@@ -15,13 +15,12 @@ use crate::{Cli, Failure, ProviderCmd};
 
 /// Runs the command; returns the provider (for the error line) and the JSON to print.
 pub async fn run(cli: &Cli) -> (&'static str, Result<Value, Failure>) {
-    let name = |d: &'static embed_sessions::Descriptor| d.name();
     match &cli.provider {
-        ProviderCmd::Vlens(cmd) => (name(Vlens::DESCRIPTOR), vlens::run(&cli.global, cmd).await),
+        ProviderCmd::Vlens(cmd) => (Vlens::DESCRIPTOR.name(), vlens::run(&cli.global, cmd).await),
         ProviderCmd::Vrplatform(cmd) => {
-            (name(VrPlatform::DESCRIPTOR), vrplatform::run(&cli.global, cmd).await)
+            (VrPlatform::DESCRIPTOR.name(), vrplatform::run(&cli.global, cmd).await)
         }
-        ProviderCmd::Bunq(cmd) => (name(Bunq::DESCRIPTOR), bunq::run(&cli.global, cmd).await),
+        ProviderCmd::Bunq(cmd) => (Bunq::DESCRIPTOR.name(), bunq::run(&cli.global, cmd).await),
         // A server, not a call: `main` runs it (sandbox::main) before it gets here.
         ProviderCmd::Sandbox(_) => (
             "sandbox",

@@ -629,7 +629,8 @@ impl BunqContext {
     /// Retried on connection failures and 429 only (see [`call_idempotent`]); a 401 renews
     /// the session once and calls `send` again. Send the request in the future `send`
     /// returns: the signing and the session travel with that future, so a request sent from a
-    /// task spawned inside it goes out unsigned and bunq refuses it (466).
+    /// task spawned inside it is not sent at all (the generated client sees an undocumented
+    /// status 599).
     ///
     /// ```no_run
     /// # async fn demo(ctx: embed_sessions::bunq::BunqContext) -> Result<(), embed_sessions::Error> {

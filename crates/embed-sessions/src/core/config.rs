@@ -52,6 +52,7 @@ pub const USER_AGENT: &str = concat!("embed-sessions/", env!("CARGO_PKG_VERSION"
 /// assert!(!format!("{config:?}").contains("provider-key"));
 /// # Ok::<(), embed_sessions::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct Config<P: Provider> {
     pub(crate) settings: Settings,
     provider: PhantomData<fn() -> P>,
@@ -69,12 +70,6 @@ pub(crate) struct Settings {
     pub(crate) retry: Option<RetryPolicy>,
     pub(crate) max_body_bytes: usize,
     pub(crate) http: reqwest::Client,
-}
-
-impl<P: Provider> Clone for Config<P> {
-    fn clone(&self) -> Self {
-        Self { settings: self.settings.clone(), provider: PhantomData }
-    }
 }
 
 impl<P: Provider> Config<P> {
@@ -165,6 +160,7 @@ impl<P: Provider> fmt::Debug for Config<P> {
 }
 
 /// Builder of a [`Config`]; every setting has a finite default.
+#[derive(Clone)]
 pub struct ConfigBuilder<P: Provider> {
     provider: PhantomData<fn() -> P>,
     api_key: Option<Secret>,
@@ -175,22 +171,6 @@ pub struct ConfigBuilder<P: Provider> {
     retry: Option<RetryPolicy>,
     max_body_bytes: usize,
     http: Option<reqwest::Client>,
-}
-
-impl<P: Provider> Clone for ConfigBuilder<P> {
-    fn clone(&self) -> Self {
-        Self {
-            provider: PhantomData,
-            api_key: self.api_key.clone(),
-            base_url: self.base_url.clone(),
-            connect_timeout: self.connect_timeout,
-            timeout: self.timeout,
-            user_agent: self.user_agent.clone(),
-            retry: self.retry.clone(),
-            max_body_bytes: self.max_body_bytes,
-            http: self.http.clone(),
-        }
-    }
 }
 
 impl<P: Provider> fmt::Debug for ConfigBuilder<P> {

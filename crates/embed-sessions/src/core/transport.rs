@@ -378,18 +378,20 @@ impl Transport for Shared {
         request: reqwest::Request,
         operation_id: &'static str,
     ) -> ResponseFuture<'a> {
+        let _ = operation_id;
         Box::pin(async move {
-            // Outside `Core::call` (a generated client used on its own): the same transport,
-            // with the operation's defaults; what it saw is dropped with this state.
-            let call = CALL.try_with(Arc::clone).unwrap_or_else(|_| {
-                Arc::new(CallState {
-                    op: operation_id,
-                    retry_safe: self.descriptor().is_retry_safe(operation_id),
-                    policy: self.policy.clone(),
-                    hook: None,
-                    seen: Mutex::new(Seen::default()),
-                })
-            });
+            // Outside `Core::call` there is no call state: no hook (a request that must be
+            // signed would go out unsigned), nowhere to record what was seen. Nothing is sent;
+            // the generated client reports an undocumented status.
+            let Ok(call) = CALL.try_with(Arc::clone) else {
+                let why = "not sent: a core's generated client sends only inside `Core::call`";
+                return Ok(synthetic(
+                    599,
+                    bytes::Bytes::from_static(why.as_bytes()),
+                    HeaderMap::new(),
+                    None,
+                ));
+            };
             self.run(&call, client, request).await
         })
     }
