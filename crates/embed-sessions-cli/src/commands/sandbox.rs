@@ -108,16 +108,22 @@ async fn serve(args: &SandboxArgs, quiet: bool) -> ExitCode {
             });
         }
     };
+    // Listen for signals before the line announces the sandbox: a script that stops it as
+    // soon as it has read the line must get the clean exit, not the default signal death.
+    let stopped = match shutdown_signal() {
+        Ok(stopped) => stopped,
+        Err(e) => {
+            eprintln!("sandbox: cannot wait for signals: {e}");
+            return ExitCode::from(4);
+        }
+    };
     let line = serde_json::to_string(sandbox.urls()).unwrap_or_default();
     let mut stdout = std::io::stdout();
     if writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_err() {
         eprintln!("sandbox: cannot write to stdout");
         return ExitCode::from(4);
     }
-    if let Err(e) = shutdown_signal().await {
-        eprintln!("sandbox: cannot wait for signals: {e}");
-        return ExitCode::from(4);
-    }
+    stopped.await;
     sandbox.shutdown().await;
     if !quiet {
         eprintln!("sandbox: stopped");
@@ -125,19 +131,24 @@ async fn serve(args: &SandboxArgs, quiet: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Installs the SIGTERM and SIGINT handlers now; the future ends at the first signal.
 #[cfg(unix)]
-async fn shutdown_signal() -> std::io::Result<()> {
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    Ok(())
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }
 
+/// Ctrl-C (installed when first polled: there is no SIGTERM to race with here).
 #[cfg(not(unix))]
-async fn shutdown_signal() -> std::io::Result<()> {
-    tokio::signal::ctrl_c().await
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
