@@ -5,7 +5,9 @@
 //! (2) deserializes into the generated types and serializes back to the same JSON value.
 //! The spec's own `examples` (what a spec-driven mock answers) pass the same two checks.
 
-use integration_tests::{doc_text, load_yaml, operation_body_schemas, strip_nulls, workspace_root};
+use embed_sessions_testkit::{
+    doc_text, load_yaml, operation_body_schemas, strip_nulls, workspace_root,
+};
 use serde_json::Value;
 use vlens_client::types;
 

@@ -8,7 +8,7 @@
 //! spec-driven mock answers) decode into the generated types too.
 
 use bunq_client::types as bunq;
-use integration_tests::{
+use embed_sessions_testkit::{
     doc_text, json_objects, load_yaml, operation_body_schemas, strip_nulls, workspace_root,
 };
 use serde::{Serialize, de::DeserializeOwned};

@@ -127,8 +127,8 @@ fn plain_http_is_refused_except_on_loopback_for_every_provider() {
 fn the_tls_stack_is_rustls_with_the_platform_verifier() {
     // The lock file is the truth about what is compiled in: rustls with the platform verifier
     // (reqwest's `rustls` feature), and no OpenSSL/native-tls anywhere.
-    let lock =
-        std::fs::read_to_string(integration_tests::workspace_root().join("Cargo.lock")).unwrap();
+    let lock = std::fs::read_to_string(embed_sessions_testkit::workspace_root().join("Cargo.lock"))
+        .unwrap();
     let has = |name: &str| lock.contains(&format!("name = \"{name}\"\n"));
     assert!(has("rustls") && has("rustls-platform-verifier") && has("hyper-rustls"));
     assert!(!has("native-tls") && !has("openssl-sys") && !has("openssl"));

@@ -301,7 +301,7 @@ async fn get_team_with_bearer_token() {
 }
 
 fn strip_for_reencode(v: &mut Value) {
-    integration_tests::strip_nulls(v);
+    embed_sessions_testkit::strip_nulls(v);
     v.as_object_mut().unwrap().remove("statementStartAt");
 }
 

@@ -1,38 +1,18 @@
-//! `embed-sessions bunq ...` against the strict fake bunq of the facade's tests (signatures
+//! `embed-sessions bunq ...` against the sandbox's bunq, embedded in the test (signatures
 //! verified both ways, one-time token values, partner provisioning).
 
-#[path = "../../embed-sessions/tests/bunq_server/mod.rs"]
-mod bunq_server;
-
-use std::path::PathBuf;
-
 use assert_cmd::Command;
-use bunq_server::{FakeBunq, PARTNER_KEY, SignMode};
+use embed_sessions_sandbox::{Action, Fault, Sandbox, Target};
+use embed_sessions_testkit::TempDir as Dir;
+use embed_sessions_testkit::sandbox::{bunq_hits, bunq_refusals, hits_of};
 use serde_json::Value;
 
-struct Dir(PathBuf);
+/// A partner company's API key (the sandbox makes any key without `person` a company).
+const PARTNER_KEY: &str = "partner-api-key-0001-secret";
 
-impl Dir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("es-cli-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn cli(server: &FakeBunq) -> Command {
+fn cli(server: &Sandbox) -> Command {
     let mut cmd = Command::cargo_bin("embed-sessions").unwrap();
-    cmd.env_remove("BUNQ_API_KEY").env("BUNQ_BASE_URL", server.base_url());
+    cmd.env_remove("BUNQ_API_KEY").env("BUNQ_BASE_URL", &server.urls().bunq);
     cmd
 }
 
@@ -45,10 +25,11 @@ fn output(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
-fn server() -> (tokio::runtime::Runtime, FakeBunq) {
+/// The sandbox, served by a runtime that lives as long as the test holds it.
+fn server() -> (tokio::runtime::Runtime, Sandbox) {
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let server = rt.block_on(FakeBunq::start());
+    let server = rt.block_on(embed_sessions_testkit::sandbox::start());
     (rt, server)
 }
 
@@ -69,7 +50,7 @@ fn session_creates_then_reuses_the_context_file() {
     let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
     keys.sort();
     assert_eq!(keys, ["expiresAt", "sessionId", "userId"]);
-    assert_eq!(v["userId"], bunq_server::PARTNER_COMPANY_ID);
+    assert_eq!(v["userId"], server.bunq_user_id(PARTNER_KEY).unwrap());
     assert!(v["expiresAt"].as_str().unwrap().ends_with('Z'));
     #[cfg(unix)]
     {
@@ -86,10 +67,10 @@ fn session_creates_then_reuses_the_context_file() {
         output(cli(&server).args(["bunq", "session", "--context"]).arg(&file));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout2, stdout);
-    assert_eq!(server.hits("POST /installation"), 1);
-    assert_eq!(server.hits("POST /device-server"), 1);
-    assert_eq!(server.hits("POST /session-server"), 1);
-    assert!(server.problems().is_empty(), "{:?}", server.problems());
+    assert_eq!(bunq_hits(&server, "POST /installation"), 1);
+    assert_eq!(bunq_hits(&server, "POST /device-server"), 1);
+    assert_eq!(bunq_hits(&server, "POST /session-server"), 1);
+    assert_eq!(bunq_refusals(&server), Vec::<String>::new());
 }
 
 #[test]
@@ -101,13 +82,13 @@ fn session_without_key_or_file_is_a_usage_error() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stdout.is_empty());
     assert!(stderr.contains("BUNQ_API_KEY"), "{stderr}");
-    assert_eq!(server.total_hits(), 0);
+    assert_eq!(hits_of(&server, "bunq"), 0);
 }
 
 #[test]
 fn an_unsigned_response_fails_with_exit_4() {
     let (_rt, server) = server();
-    server.set_sign_mode(SignMode::Missing);
+    server.add_fault(Target::Bunq, Fault::action(Action::Unsigned), None);
     let dir = Dir::new("unsigned");
     let (code, stdout, stderr) = output(
         cli(&server)
@@ -123,7 +104,7 @@ fn an_unsigned_response_fails_with_exit_4() {
 #[test]
 fn provision_waits_and_stores_the_users_context_without_printing_its_token() {
     let (_rt, server) = server();
-    server.provision_ready_after(Some(1));
+    server.set_bunq_provision_reads(1);
     let dir = Dir::new("provision");
     let partner = dir.file("partner.json");
     // The partner's context first (so the provision run needs no second session call).
@@ -151,9 +132,10 @@ fn provision_waits_and_stores_the_users_context_without_printing_its_token() {
     );
     assert_eq!(code, 0, "{stderr}");
     let v: Value = serde_json::from_str(stdout.trim()).unwrap();
-    assert_eq!(v["id"], bunq_server::PROVISION_ID);
+    let provision_id = v["id"].as_i64().expect("the provision id");
     assert_eq!(v["sub_status"], "PENDING_PROCESS_USER_ONBOARDING");
-    assert_eq!(v["userId"], bunq_server::API_KEY_USER_ID);
+    let token = server.bunq_provision_token(provision_id).expect("the used token value");
+    assert_eq!(v["userId"], server.bunq_user_id(&token).unwrap());
     let user_file = dir.file(&format!("partner.user-{external}.json"));
     assert_eq!(v["userContext"], user_file.display().to_string());
     assert!(user_file.exists());
@@ -162,7 +144,7 @@ fn provision_waits_and_stores_the_users_context_without_printing_its_token() {
         assert!(!stdout.contains(&secret) && !stderr.contains(&secret));
     }
     // Invalid input: nothing is sent.
-    let before = server.total_hits();
+    let before = hits_of(&server, "bunq");
     let (code, _, stderr) =
         output(cli(&server).args(["bunq", "provision", "--context"]).arg(&partner).args([
             "--email",
@@ -185,5 +167,5 @@ fn provision_waits_and_stores_the_users_context_without_printing_its_token() {
         ]));
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("external_id"), "{stderr}");
-    assert_eq!(server.total_hits(), before);
+    assert_eq!(hits_of(&server, "bunq"), before);
 }

@@ -13,16 +13,17 @@
 //!
 //! A missing browser fails the test (CI installs Debian's `chromium`).
 
-mod sandbox_common;
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sandbox_common::{Running, cli, output};
+use embed_sessions_testkit::process::{Running, cli, output};
 use serde_json::Value;
+
+/// The CLI under test.
+const BIN: &str = env!("CARGO_BIN_EXE_embed-sessions");
 
 fn chromium() -> PathBuf {
     if let Ok(p) = std::env::var("CHROMIUM")
@@ -143,7 +144,7 @@ window.addEventListener('message', (e) => {{
 
 #[test]
 fn chromium_embeds_the_vlens_session_page_and_shows_the_user() {
-    let sb = Running::start(&[]);
+    let sb = Running::start(BIN, &[]);
     let sandbox_origin = sb.urls["url"].as_str().unwrap().to_string();
     let (code, out, err) = output(cli(&sb).env("VLENS_API_KEY", "browser-test-vlens-key").args([
         "vlens",

@@ -2,10 +2,11 @@
 //! line read; the environment pointed at it), the VRPlatform failure inputs, and the
 //! sandbox's own log (secrets redacted).
 
-mod sandbox_common;
-
-use sandbox_common::{Running, cli, http_get, output};
+use embed_sessions_testkit::process::{Running, cli, http_get, output};
 use serde_json::Value;
+
+/// The CLI under test.
+const BIN: &str = env!("CARGO_BIN_EXE_embed-sessions");
 
 const TENANT: &str = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
 
@@ -29,7 +30,7 @@ fn count(sb: &Running, method: &str, path: &str) -> usize {
 
 #[test]
 fn vlens_subcommands() {
-    let sb = Running::start(&[]);
+    let sb = Running::start(BIN, &[]);
     let (code, out, err) = output(cli(&sb).env("VLENS_API_KEY", "any-vlens-key").args([
         "vlens",
         "auth-session",
@@ -115,7 +116,7 @@ fn vlens_subcommands() {
 
 #[test]
 fn vrplatform_subcommands() {
-    let sb = Running::start(&[]);
+    let sb = Running::start(BIN, &[]);
     let (code, out, err) = output(cli(&sb).env("VRPLATFORM_API_KEY", "any-provider-key").args([
         "vrplatform",
         "session",
@@ -176,7 +177,7 @@ fn vrplatform_subcommands() {
 /// The documented sandbox inputs: each prints the CLI's line for that failure and exits 3.
 #[test]
 fn vrplatform_failure_inputs_exit_3_with_their_messages() {
-    let sb = Running::start(&[]);
+    let sb = Running::start(BIN, &[]);
     let nf = "00000000-0000-4000-8000-000000000404";
     let forbidden = "00000000-0000-4000-8000-000000000403";
     let cases = [
@@ -264,7 +265,7 @@ fn vrplatform_failure_inputs_exit_3_with_their_messages() {
 
 #[test]
 fn bunq_session_resume_and_provision_wait() {
-    let sb = Running::start(&["--bunq-session-interval", "0", "--bunq-provision-reads", "2"]);
+    let sb = Running::start(BIN, &["--bunq-session-interval", "0", "--bunq-provision-reads", "2"]);
     let d = dir("bunq");
     let ctx = d.join("partner.json");
     let (code, out, err) = output(
@@ -320,7 +321,7 @@ fn bunq_session_resume_and_provision_wait() {
 
 #[test]
 fn the_log_and_the_page_redact_secrets() {
-    let sb = Running::start(&["--bunq-session-interval", "0"]);
+    let sb = Running::start(BIN, &["--bunq-session-interval", "0"]);
     let d = dir("redact");
     let secrets = [
         "vlens-KEY-abcdef-123",
@@ -400,13 +401,13 @@ fn binding_and_signals() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-non-loopback"));
     assert!(out.stdout.is_empty());
     // With it: a warning, and it serves.
-    let sb = Running::start(&["--bind", "0.0.0.0", "--allow-non-loopback"]);
+    let sb = Running::start(BIN, &["--bind", "0.0.0.0", "--allow-non-loopback"]);
     let (status, _) =
         http_get(&format!("{}/", sb.urls["url"].as_str().unwrap().replace("0.0.0.0", "127.0.0.1")));
     assert_eq!(status, 200);
     let log = sb.stop();
     assert!(log.contains("WARNING"), "{log}");
     // SIGINT ends it with 0 as SIGTERM does (stop() checks the exit code).
-    let sb = Running::start(&[]);
+    let sb = Running::start(BIN, &[]);
     sb.stop_with("INT");
 }

@@ -3,19 +3,14 @@
 //! and asserts that none of the secrets used appears anywhere (the CLI may print only the
 //! token its command was asked for).
 
-#[path = "../../embed-sessions/tests/bunq_server/mod.rs"]
-mod bunq_server;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use bunq_server::{FakeBunq, PARTNER_KEY, SignMode};
 use embed_sessions::bunq::{BunqClient, FileStore, ProvisionPoll};
 use embed_sessions::vlens::{AdminCredentials, VlensClient};
 use embed_sessions::vrplatform::{SessionCache, UserProvisioning, VrPlatformClient};
 use embed_sessions::{Config, RetryPolicy, Secret};
+use embed_sessions_sandbox::{Action, Fault, Target};
 use httpmock::MockServer;
 use serde_json::json;
 
@@ -26,20 +21,9 @@ const VLENS_REFRESH: &str = "S3CRET-vlens-admin-refresh";
 const VLENS_SESSION: &str = "S3CRET-vlens-session-token";
 const VRP_KEY: &str = "S3CRET-vrplatform-provider-key";
 const VRP_ACCESS: &str = "S3CRET-vrplatform-access-token";
+/// A partner company's API key at the sandbox's bunq.
+const PARTNER_KEY: &str = "S3CRET-partner-api-key-0001";
 const TENANT: &str = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn config<P: embed_sessions::Provider>(provider: P, base: &str, key: Option<&str>) -> Config<P> {
     let mut b = Config::builder(provider).base_url(base).retry(RetryPolicy::none());
@@ -107,22 +91,9 @@ fn vrp_mocks(server: &MockServer) {
 
 #[test]
 fn no_secret_appears_in_any_output() {
-    let logs = Buf::default();
-    let writer = logs.clone();
     // Everything at TRACE except the mock servers' own logs (target `httpmock`), which print
     // the requests they receive, credentials included: they play the provider, not us.
-    use tracing_subscriber::Layer as _;
-    use tracing_subscriber::layer::SubscriberExt as _;
-    let filter = tracing_subscriber::filter::Targets::new()
-        .with_default(tracing::level_filters::LevelFilter::TRACE)
-        .with_target("httpmock", tracing::level_filters::LevelFilter::OFF);
-    let layer = tracing_subscriber::fmt::layer()
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .with_filter(filter);
-    let subscriber = tracing_subscriber::registry().with(layer);
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let logs = embed_sessions_testkit::global_logs();
 
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -130,8 +101,8 @@ fn no_secret_appears_in_any_output() {
     vlens_mocks(&vlens_server);
     let vrp_server = MockServer::start();
     vrp_mocks(&vrp_server);
-    let bunq = rt.block_on(FakeBunq::start());
-    bunq.provision_ready_after(Some(1));
+    let bunq = rt.block_on(embed_sessions_testkit::sandbox::start());
+    bunq.set_bunq_provision_reads(1);
     let dir = std::env::temp_dir().join(format!("es-secrets-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -180,7 +151,7 @@ fn no_secret_appears_in_any_output() {
 
         // bunq: context creation, signed calls, partner flow, a failure (tampered signature).
         let client =
-            BunqClient::without_key(config(embed_sessions::bunq::Bunq, &bunq.base_url(), None))
+            BunqClient::without_key(config(embed_sessions::bunq::Bunq, &bunq.urls().bunq, None))
                 .unwrap()
                 .with_session_interval(Duration::from_millis(10));
         let partner = client
@@ -211,10 +182,10 @@ fn no_secret_appears_in_any_output() {
             .await
             .unwrap();
         rendered.push(format!("{user:?}\n{:?}", user.notification_filters_url().await.unwrap()));
-        bunq.set_sign_mode(SignMode::Tampered);
+        let fault = bunq.add_fault(Target::Bunq, Fault::action(Action::BadSignature), None);
         let e = user.notification_filters_url().await.unwrap_err();
         rendered.push(format!("{e}\n{e:?}"));
-        bunq.set_sign_mode(SignMode::Valid);
+        bunq.remove_fault(fault);
     });
 
     // The CLI, at -vv, success and failure paths.
@@ -289,7 +260,7 @@ fn no_secret_appears_in_any_output() {
                 "--context".into(),
                 partner_file.display().to_string(),
             ],
-            vec![("BUNQ_API_KEY", PARTNER_KEY.into()), ("BUNQ_BASE_URL", bunq.base_url())],
+            vec![("BUNQ_API_KEY", PARTNER_KEY.into()), ("BUNQ_BASE_URL", bunq.urls().bunq.clone())],
             None,
         ),
     ];
@@ -308,7 +279,7 @@ fn no_secret_appears_in_any_output() {
         cli_outputs.push((args.join(" "), stdout, stderr, *allowed));
     }
 
-    // Every secret used, the bunq ones read back from the fake server and the context files.
+    // Every secret used, the bunq ones read back from the sandbox and the context files.
     let mut secrets: Vec<String> = [
         VLENS_KEY,
         VLENS_PASSWORD,
@@ -336,7 +307,7 @@ fn no_secret_appears_in_any_output() {
     }
     assert!(secrets.len() > 12, "{}", secrets.len());
 
-    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logs = logs.contents();
     assert!(logs.contains("embed_sessions.request"), "TRACE output was captured");
     for secret in &secrets {
         if let Some(p) = logs.find(secret.as_str()) {

@@ -159,6 +159,12 @@ pub(crate) struct State {
     last_session: HashMap<IpAddr, DateTime<Utc>>,
     url_filters: HashMap<i64, Vec<Value>>,
     push_filters: HashMap<i64, Vec<Value>>,
+    /// Installed public keys, in order of installation.
+    installed: Vec<String>,
+    /// Client signatures that verified.
+    pub verified: usize,
+    /// `/session-server` answers list their items in reverse (`[User, Token, Id]`).
+    pub reversed_session_items: bool,
 }
 
 impl State {
@@ -177,6 +183,9 @@ impl State {
             last_session: HashMap::new(),
             url_filters: HashMap::new(),
             push_filters: HashMap::new(),
+            installed: Vec::new(),
+            verified: 0,
+            reversed_session_items: false,
         }
     }
 
@@ -188,6 +197,22 @@ impl State {
     /// The user id of an API key or provisioned token value, if the sandbox knows it.
     pub fn user_id(&self, secret: &str) -> Option<i64> {
         self.users.get(secret).map(|u| u.id)
+    }
+
+    /// The public keys installed so far (PEM, as sent), oldest first.
+    pub fn installed_keys(&self) -> Vec<String> {
+        self.installed.clone()
+    }
+
+    /// The notification filters stored for a user (`push`: push filters, else URL filters).
+    pub fn notification_filters(&self, user_id: i64, push: bool) -> Vec<Value> {
+        let store = if push { &self.push_filters } else { &self.url_filters };
+        store.get(&user_id).cloned().unwrap_or_default()
+    }
+
+    /// The token value of a provision, once it became ready (also after its first use).
+    pub fn provision_token(&self, id: i64) -> Option<String> {
+        self.provisions.get(&id).and_then(|p| p.token.clone())
     }
 
     fn next(&mut self) -> i64 {
@@ -274,13 +299,9 @@ pub(crate) fn resign(shared: &Shared, mut reply: Reply, action: crate::fault::Ac
     reply
 }
 
-fn handle_unsigned(shared: &Shared, req: &Req) -> Reply {
-    let mut state = shared.lock();
-    if let Some(v) = req.header("x-bunq-client-authentication") {
-        state.recorder.secret(v);
-    }
-    let route = route(req.path);
-    let template = match (req.method, route.as_str()) {
+/// The spec's path template of a request, or the answer for a route bunq does not have.
+fn template(method: &str, path: &str) -> Result<&'static str, Reply> {
+    Ok(match (method, route(path).as_str()) {
         ("POST", "/installation") => "/installation",
         ("POST", "/device-server") => "/device-server",
         ("POST", "/session-server") => "/session-server",
@@ -294,20 +315,39 @@ fn handle_unsigned(shared: &Shared, req: &Req) -> Reply {
             "/user/{userID}/notification-filter-push"
         }
         (_, "/installation" | "/device-server" | "/session-server" | "/partner-user-provision") => {
-            return error(405, "Method not allowed.");
+            return Err(error(405, "Method not allowed."));
         }
-        _ => return error(404, "Route not found."),
-    };
+        _ => return Err(error(404, "Route not found.")),
+    })
+}
+
+/// The headers every bunq request needs, and a request id never used before.
+fn check_headers(state: &mut crate::State, req: &Req) -> Result<(), Reply> {
     if req.header("user-agent").is_none_or(|v| v.trim().is_empty()) {
-        return error(400, "The header User-Agent is required.");
+        return Err(error(400, "The header User-Agent is required."));
     }
     if !req.header("cache-control").is_some_and(|v| v.trim().eq_ignore_ascii_case("no-cache")) {
-        return error(400, "The header Cache-Control: no-cache is required.");
+        return Err(error(400, "The header Cache-Control: no-cache is required."));
     }
     if let Some(id) = req.header("x-bunq-client-request-id")
         && !state.bunq.request_ids.insert(id.to_string())
     {
-        return error(400, "The request id was used before.");
+        return Err(error(400, "The request id was used before."));
+    }
+    Ok(())
+}
+
+fn handle_unsigned(shared: &Shared, req: &Req) -> Reply {
+    let mut state = shared.lock();
+    if let Some(v) = req.header("x-bunq-client-authentication") {
+        state.recorder.secret(v);
+    }
+    let template = match template(req.method, req.path) {
+        Ok(t) => t,
+        Err(reply) => return reply,
+    };
+    if let Err(reply) = check_headers(&mut state, req) {
+        return reply;
     }
     let now = state.now();
     if template == "/installation" {
@@ -340,6 +380,7 @@ fn handle_unsigned(shared: &Shared, req: &Req) -> Reply {
     if !valid {
         return error(400, "The request signature is invalid.");
     }
+    state.bunq.verified += 1;
     let body = match shared.specs.bunq.body(req.method, template, req.body) {
         Ok(b) => b.unwrap_or(Value::Null),
         Err(p) => return error(400, &format!("Validation error: {}", p.describe())),
@@ -395,6 +436,7 @@ fn install(shared: &Shared, state: &mut crate::State, req: &Req) -> Reply {
     let token = format!("installation_{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
     state.recorder.secret(&token);
     state.bunq.installations.insert(token.clone(), Installation { key });
+    state.bunq.installed.push(pem_text.to_string());
     let id = state.bunq.next();
     let ts = timestamp(now);
     Reply::json(
@@ -514,14 +556,15 @@ fn session(
         },
     );
     let ts = timestamp(now);
-    Reply::json(
-        200,
-        &json!({"Response": [
-            {"Id": {"id": id}},
-            {"Token": {"id": id, "created": ts, "updated": ts, "token": token}},
-            user_json(&user, partner_id, now, state.bunq.session_timeout),
-        ]}),
-    )
+    let mut items = vec![
+        json!({"Id": {"id": id}}),
+        json!({"Token": {"id": id, "created": ts, "updated": ts, "token": token}}),
+        user_json(&user, partner_id, now, state.bunq.session_timeout),
+    ];
+    if state.bunq.reversed_session_items {
+        items.reverse();
+    }
+    Reply::json(200, &json!({ "Response": items }))
 }
 
 fn partner_of(state: &crate::State, user_id: Option<i64>) -> Option<i64> {
@@ -577,33 +620,11 @@ fn provision(
     let Some(p) = state.bunq.provisions.get_mut(&id).filter(|p| Some(p.partner) == partner) else {
         return error(404, "Provision not found.");
     };
+    if let Err(reply) = read_or_update(p, method, body) {
+        return reply;
+    }
     let email = p.body["email"].as_str().unwrap_or_default().to_ascii_lowercase();
     let mut new_token = None;
-    if method == "GET" {
-        p.reads = p.reads.saturating_add(1);
-    } else {
-        match body["status"].as_str() {
-            Some("CANCELLED") => {
-                p.status = "CANCELLED";
-                p.token = None;
-            }
-            Some("TOKEN_RESET_REQUESTED") if p.status == "CREATED" && p.ready_at.is_some() => {
-                p.used = false;
-                p.reads = 0;
-                p.ready_at = None;
-                p.token = None;
-            }
-            Some("TOKEN_RESET_REQUESTED") => {
-                return error(400, "The provision is not ready; its token cannot be reset.");
-            }
-            _ => {
-                return error(
-                    400,
-                    "Validation error: field `status`: must be CANCELLED or TOKEN_RESET_REQUESTED.",
-                );
-            }
-        }
-    }
     let ready_now = p.status == "CREATED"
         && !email.starts_with("never-ready")
         && !email.starts_with("fail")
@@ -617,6 +638,45 @@ fn provision(
         p.token = Some(t.clone());
         new_token = Some(t);
     }
+    let out = provision_json(p, &email, ready_now, now);
+    if let Some(t) = new_token {
+        state.recorder.secret(&t);
+    }
+    Reply::json(200, &out)
+}
+
+/// A GET counts a read; a PUT cancels or resets the token (the only changes bunq allows).
+fn read_or_update(p: &mut Provision, method: &str, body: &Value) -> Result<(), Reply> {
+    if method == "GET" {
+        p.reads = p.reads.saturating_add(1);
+        return Ok(());
+    }
+    match body["status"].as_str() {
+        Some("CANCELLED") => {
+            p.status = "CANCELLED";
+            p.token = None;
+        }
+        Some("TOKEN_RESET_REQUESTED") if p.status == "CREATED" && p.ready_at.is_some() => {
+            p.used = false;
+            p.reads = 0;
+            p.ready_at = None;
+            p.token = None;
+        }
+        Some("TOKEN_RESET_REQUESTED") => {
+            return Err(error(400, "The provision is not ready; its token cannot be reset."));
+        }
+        _ => {
+            return Err(error(
+                400,
+                "Validation error: field `status`: must be CANCELLED or TOKEN_RESET_REQUESTED.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The provision as bunq shows it now: status, sub-status by progress, the credential.
+fn provision_json(p: &Provision, email: &str, ready_now: bool, now: DateTime<Utc>) -> Value {
     let ts_created = timestamp(p.created);
     let ts = timestamp(now);
     let expired = p.ready_at.is_some_and(|t| now > t + chrono::Duration::hours(CREDENTIAL_HOURS));
@@ -667,7 +727,7 @@ fn provision(
     } else {
         Value::Null
     };
-    let out = json!({"Response": [{"PartnerUserProvision": {
+    json!({"Response": [{"PartnerUserProvision": {
         "id": p.id, "created": ts_created, "updated": ts,
         "external_uuid": p.body["external_uuid"], "user_verified_type": p.body["user_verified_type"],
         "email": p.body["email"], "phone_number": p.body["phone_number"],
@@ -675,11 +735,7 @@ fn provision(
         "status": status, "sub_status": sub_status,
         "action_required": if sub_status == "NONE" || ready_now { "NONE" } else { "SYSTEM" },
         "label_user": label_user, "oauth_request": oauth, "credential": credential,
-    }}]});
-    if let Some(t) = new_token {
-        state.recorder.secret(&t);
-    }
-    Reply::json(200, &out)
+    }}]})
 }
 
 fn filters(

@@ -554,6 +554,35 @@ impl Sandbox {
         self.shared.lock().bunq.user_id(api_key)
     }
 
+    /// The RSA public keys installed at bunq so far (PEM as sent), oldest first.
+    pub fn bunq_installed_keys(&self) -> Vec<String> {
+        self.shared.lock().bunq.installed_keys()
+    }
+
+    /// How many bunq requests carried an `X-Bunq-Client-Signature` that verified against their
+    /// installation's key.
+    pub fn bunq_verified_signatures(&self) -> usize {
+        self.shared.lock().bunq.verified
+    }
+
+    /// The notification filters bunq holds for a user id (`push`: the push filters, else the
+    /// URL filters), as last set by a POST (which replaces them).
+    pub fn bunq_notification_filters(&self, user_id: i64, push: bool) -> Vec<serde_json::Value> {
+        self.shared.lock().bunq.notification_filters(user_id, push)
+    }
+
+    /// The one-time token value of a partner user provision, once it became ready (kept after
+    /// its first use, when bunq's answer shows it as null), for tests.
+    pub fn bunq_provision_token(&self, provision_id: i64) -> Option<String> {
+        self.shared.lock().bunq.provision_token(provision_id)
+    }
+
+    /// `/session-server` answers list `Id`, `Token` and the user object in reverse order from
+    /// now on (`true`) or in bunq's documented order (`false`): clients must not rely on it.
+    pub fn set_bunq_session_items_reversed(&self, reversed: bool) {
+        self.shared.lock().bunq.reversed_session_items = reversed;
+    }
+
     /// Every secret the sandbox saw or issued so far (API keys, passwords, bearer, bunq and
     /// provisioned tokens; 6 characters or more), sorted: for tests that check that none of
     /// them leaks into an output. Provisioned token values start with `provisioned_`.

@@ -1,11 +1,9 @@
 //! The sandbox's bunq: signatures both ways, the session limit, provisioning, filters.
 
-mod common;
-
 use std::time::Duration;
 
-use common::RawBunq;
 use embed_sessions_sandbox::Sandbox;
+use embed_sessions_testkit::bunq::RawBunq;
 use serde_json::json;
 
 async fn sandbox(interval: Duration) -> Sandbox {

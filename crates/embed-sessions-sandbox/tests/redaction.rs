@@ -1,13 +1,11 @@
 //! Secrets the sandbox receives or issues never appear on its page, in its request log or in
 //! what `on_request` (the CLI's log) sees.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::RawBunq;
 use embed_sessions_sandbox::{REDACTED, Sandbox};
+use embed_sessions_testkit::bunq::RawBunq;
 use serde_json::json;
 
 #[tokio::test]

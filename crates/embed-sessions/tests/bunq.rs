@@ -1,79 +1,65 @@
-//! The bunq facade against a strict fake bunq on loopback (`bunq_server`): signed context
-//! creation, server signatures, session lifecycle and rate limit, persistence, the partner
-//! flow, typed errors, retries and redaction.
+//! The bunq facade against the offline sandbox's bunq (`embed-sessions-sandbox`), which checks
+//! headers, request ids, every client signature and the spec's schemas, and signs its answers:
+//! signed context creation, server signatures, session lifecycle and rate limit, persistence,
+//! the partner flow, typed errors, retries and redaction.
 #![cfg(feature = "bunq")]
 
-mod bunq_server;
-mod common;
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bunq_server::{
-    API_KEY_USER_ID, FakeBunq, GRANTED_PERSON_ID, PARTNER_COMPANY_ID, PARTNER_KEY, PERSON_ID,
-    PERSON_KEY, SignMode, error_body,
-};
 use embed_sessions::bunq::{
     self, BunqClient, BunqReason, BunqSession, BunqUser, ContextStore, FileStore, ProvisionPoll,
     SessionRateLimit, StoreFuture, StoredContext, raw::types,
 };
 use embed_sessions::{Config, ErrorKind, RetryPolicy};
+use embed_sessions_sandbox::{Action, Fault, Sandbox, Target};
+use embed_sessions_testkit::bunq::other_private_key_pem;
+use embed_sessions_testkit::sandbox::{
+    bunq_error, bunq_hit_times, bunq_hits, bunq_raw, bunq_refusals, bunq_respond, hits_of,
+};
+use embed_sessions_testkit::{TempDir, global_logs};
 use serde_json::{Value, json};
 
 const LIST_URL: &str = "GET /user/{id}/notification-filter-url";
+/// The path prefix (after `/bunq/v1`) of every user-scoped call.
+const USER_PATHS: &str = "/user/";
 
-use common::global_logs;
+/// A partner company's API key (the sandbox makes any key without `person` a company).
+const PARTNER_KEY: &str = "partner-api-key-0001-secret";
+/// A person's own API key.
+const PERSON_KEY: &str = "person-api-key-0002-secret";
 
-/// The fake bunq, with the trace capture installed first.
-async fn start() -> FakeBunq {
+/// The sandbox, with the trace capture installed first.
+async fn start() -> Arc<Sandbox> {
     global_logs();
-    FakeBunq::start().await
+    Arc::new(embed_sessions_testkit::sandbox::start().await)
 }
 
-/// A client for the fake server: signature checks on, a short session interval.
-fn client(server: &FakeBunq) -> BunqClient {
+/// The bunq user id the sandbox gave a key (or provisioned token value) on first use.
+fn user_id(server: &Sandbox, key: &str) -> i64 {
+    server.bunq_user_id(key).expect("the sandbox has seen this key")
+}
+
+/// Every later 2xx bunq answer gets no server signature (`Unsigned`) or a wrong one.
+fn sign_mode(server: &Sandbox, action: Action) {
+    server.clear_faults();
+    server.add_fault(Target::Bunq, Fault::action(action), None);
+}
+
+/// A client for the sandbox: signature checks on, a short session interval.
+fn client(server: &Sandbox) -> BunqClient {
     client_with(server, RetryPolicy::default())
 }
 
-fn client_with(server: &FakeBunq, retry: RetryPolicy) -> BunqClient {
+fn client_with(server: &Sandbox, retry: RetryPolicy) -> BunqClient {
     let config = Config::builder(embed_sessions::bunq::Bunq)
-        .base_url(server.base_url())
+        .base_url(server.urls().bunq.clone())
         .retry(retry)
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
     BunqClient::without_key(config).unwrap().with_session_interval(Duration::from_millis(20))
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "embed-sessions-bunq-{name}-{}-{:x}",
-            std::process::id(),
-            fastrand()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn fastrand() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
 fn stored_json(path: &Path) -> Value {
@@ -96,14 +82,14 @@ async fn installation_device_session_then_signed_calls_pass_the_strict_server() 
     let server = start().await;
     let ctx = client(&server).create_context(PERSON_KEY).await.unwrap();
 
-    assert_eq!(server.hits("POST /installation"), 1);
-    assert_eq!(server.hits("POST /device-server"), 1);
-    assert_eq!(server.hits("POST /session-server"), 1);
-    assert_eq!(server.installed_keys(), vec![ctx.public_key_pem().to_string()]);
+    assert_eq!(bunq_hits(&server, "POST /installation"), 1);
+    assert_eq!(bunq_hits(&server, "POST /device-server"), 1);
+    assert_eq!(bunq_hits(&server, "POST /session-server"), 1);
+    assert_eq!(server.bunq_installed_keys(), vec![ctx.public_key_pem().to_string()]);
     assert!(ctx.public_key_pem().starts_with("-----BEGIN PUBLIC KEY-----"));
 
     let session = ctx.session().await.unwrap();
-    assert_eq!(session.user_id(), PERSON_ID);
+    assert_eq!(session.user_id(), user_id(&server, PERSON_KEY));
     assert!(matches!(session.user(), BunqUser::Person(_)));
     let ttl = session.expires_at() - session.created_at();
     assert_eq!(ttl.num_seconds(), 604_800, "expiry = creation + session_timeout");
@@ -116,12 +102,12 @@ async fn installation_device_session_then_signed_calls_pass_the_strict_server() 
     assert_eq!(set[0].category.as_deref(), Some("PAYMENT"));
     let listed = ctx.notification_filters_url().await.unwrap();
     assert_eq!(listed[0].notification_target.as_deref(), Some("https://example.com/cb"));
-    assert_eq!(server.url_filters(PERSON_ID).len(), 1);
+    assert_eq!(server.bunq_notification_filters(session.user_id(), false).len(), 1);
 
-    // device, session, list, set, list: all verified; no header problem anywhere.
-    assert_eq!(server.verified(), 5);
-    assert_eq!(server.problems(), Vec::<String>::new());
-    assert_eq!(server.hits("POST /session-server"), 1, "the session is reused");
+    // device, session, list, set, list: all verified; nothing refused anywhere.
+    assert_eq!(server.bunq_verified_signatures(), 5);
+    assert_eq!(bunq_refusals(&server), Vec::<String>::new());
+    assert_eq!(bunq_hits(&server, "POST /session-server"), 1, "the session is reused");
 }
 
 #[tokio::test]
@@ -131,7 +117,7 @@ async fn a_request_signed_with_another_key_gets_bunqs_400_with_a_hint() {
     let ctx = client.create_context(PERSON_KEY).await.unwrap();
     let mut json: Value =
         serde_json::from_str(ctx.snapshot().await.to_json().unwrap().expose()).unwrap();
-    json["installation"]["private_key"] = json!(bunq_server::other_private_key_pem());
+    json["installation"]["private_key"] = json!(other_private_key_pem());
     let wrong = client.restore(StoredContext::from_json(json.to_string().as_bytes()).unwrap());
     let e = wrong.unwrap().notification_filters_url().await.unwrap_err();
 
@@ -140,12 +126,12 @@ async fn a_request_signed_with_another_key_gets_bunqs_400_with_a_hint() {
     assert_eq!(api_reason(&e), Some(BunqReason::SignatureInvalid));
     let api = e.api_error().unwrap();
     assert_eq!(api.message.as_deref(), Some("The request signature is invalid."));
-    assert!(api.response_id.as_deref().is_some_and(|id| id.starts_with("resp-")));
+    let response_id = api.response_id.clone().expect("bunq's X-Bunq-Client-Response-Id");
     let text = e.to_string();
     assert!(text.contains("request signature invalid (HTTP 400)"), "{text}");
     assert!(text.contains("key pair is not the installed one"), "{text}");
-    assert!(text.contains("[response id resp-"), "{text}");
-    assert_eq!(server.problems(), vec![format!("{LIST_URL}: signature invalid")]);
+    assert!(text.contains(&format!("[response id {response_id}]")), "{text}");
+    assert_eq!(bunq_refusals(&server), vec![format!("{LIST_URL}: 400")]);
 }
 
 #[tokio::test]
@@ -154,21 +140,21 @@ async fn tampered_or_missing_server_signatures_fail_closed_unless_turned_off() {
     let client = client(&server);
     let ctx = client.create_context(PERSON_KEY).await.unwrap();
 
-    server.set_sign_mode(SignMode::Tampered);
+    sign_mode(&server, Action::BadSignature);
     let e = ctx.notification_filters_url().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Signature);
     assert_eq!(e.status(), Some(200));
     assert_eq!(e.operation(), Some("list_notification_filter_url"));
     assert!(e.to_string().contains("does not match the body"), "{e}");
-    assert!(e.to_string().contains("[response id resp-"), "{e}");
+    assert!(e.to_string().contains("[response id "), "{e}");
 
-    server.set_sign_mode(SignMode::Missing);
+    sign_mode(&server, Action::Unsigned);
     let e = ctx.notification_filters_url().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Signature);
     assert!(e.to_string().contains("carries no X-Bunq-Server-Signature"), "{e}");
 
     // A session opened on a tampered response is refused too.
-    server.set_sign_mode(SignMode::Tampered);
+    sign_mode(&server, Action::BadSignature);
     let e = client.create_context(PARTNER_KEY).await.unwrap_err();
     assert_eq!((e.kind(), e.operation()), (ErrorKind::Signature, Some("create_device_server")));
 
@@ -176,7 +162,7 @@ async fn tampered_or_missing_server_signatures_fail_closed_unless_turned_off() {
     let unchecked = client.clone().with_server_signature_check(false).unwrap();
     let ctx = unchecked.restore(ctx.snapshot().await).unwrap();
     assert!(ctx.notification_filters_url().await.is_ok());
-    server.set_sign_mode(SignMode::Missing);
+    sign_mode(&server, Action::Unsigned);
     assert!(ctx.notification_filters_url().await.is_ok());
 }
 
@@ -259,11 +245,11 @@ fn the_seed_session_and_a_reordered_copy_give_the_same_session() {
 #[tokio::test]
 async fn the_server_may_order_the_session_elements_any_way() {
     let server = start().await;
-    server.reorder_session_items(true);
-    server.set_session_timeout(7200);
+    server.set_bunq_session_items_reversed(true);
+    server.set_bunq_session_timeout(7200);
     let ctx = client(&server).create_context(PARTNER_KEY).await.unwrap();
     let s = ctx.session().await.unwrap();
-    assert_eq!(s.user_id(), PARTNER_COMPANY_ID);
+    assert_eq!(s.user_id(), user_id(&server, PARTNER_KEY));
     assert_eq!((s.expires_at() - s.created_at()).num_seconds(), 7200);
     assert!(ctx.notification_filters_url().await.is_ok());
 }
@@ -277,17 +263,17 @@ async fn a_stored_context_is_restored_without_installation_or_device_calls() {
     let ctx = first.context().api_key(PERSON_KEY).store(FileStore::new(&path)).send().await;
     let ctx = ctx.unwrap();
     let session = ctx.session().await.unwrap();
-    assert_eq!(server.hits("POST /installation"), 1);
+    assert_eq!(bunq_hits(&server, "POST /installation"), 1);
 
     // Another process: a new client, the same file, no key given (it is in the file).
     let again = client(&server).context().store(FileStore::new(&path)).send().await.unwrap();
-    assert_eq!(server.hits("POST /installation"), 1, "no new installation");
-    assert_eq!(server.hits("POST /device-server"), 1, "no new device");
-    assert_eq!(server.hits("POST /session-server"), 1, "the session is reused while valid");
+    assert_eq!(bunq_hits(&server, "POST /installation"), 1, "no new installation");
+    assert_eq!(bunq_hits(&server, "POST /device-server"), 1, "no new device");
+    assert_eq!(bunq_hits(&server, "POST /session-server"), 1, "the session is reused while valid");
     assert_eq!(again.session().await.unwrap().token(), session.token());
     assert_eq!(again.device_id(), ctx.device_id());
     assert!(again.notification_filters_url().await.is_ok());
-    assert_eq!(server.problems(), Vec::<String>::new());
+    assert_eq!(bunq_refusals(&server), Vec::<String>::new());
 
     // A stored context for another key is refused, not overwritten.
     let before = std::fs::read(&path).unwrap();
@@ -317,27 +303,27 @@ async fn an_expired_or_expiring_session_is_renewed_and_saved() {
     json["session"]["expires_at"] = json!("2020-01-01T00:00:00Z");
     std::fs::write(&path, json.to_string()).unwrap();
     let ctx = client.context().store(FileStore::new(&path)).send().await.unwrap();
-    assert_eq!(server.hits("POST /installation"), 1);
-    assert_eq!(server.hits("POST /device-server"), 1);
-    assert_eq!(server.hits("POST /session-server"), 2, "renewed on open");
+    assert_eq!(bunq_hits(&server, "POST /installation"), 1);
+    assert_eq!(bunq_hits(&server, "POST /device-server"), 1);
+    assert_eq!(bunq_hits(&server, "POST /session-server"), 2, "renewed on open");
     let saved = stored_json(&path);
     assert_ne!(saved["session"]["id"], old_session, "the renewed session is saved");
     assert!(ctx.notification_filters_url().await.is_ok());
 
     // A session with less than 30 s left is renewed before the next call.
-    server.set_session_timeout(20);
+    server.set_bunq_session_timeout(20);
     ctx.renew_session().await.unwrap();
-    assert_eq!(server.hits("POST /session-server"), 3);
+    assert_eq!(bunq_hits(&server, "POST /session-server"), 3);
     tokio::time::sleep(Duration::from_millis(30)).await; // the session interval
     assert!(ctx.notification_filters_url().await.is_ok());
-    assert_eq!(server.hits("POST /session-server"), 4);
+    assert_eq!(bunq_hits(&server, "POST /session-server"), 4);
 }
 
 #[tokio::test]
 async fn concurrent_callers_share_one_renewal() {
     let server = start().await;
     let ctx = client(&server).create_context(PERSON_KEY).await.unwrap();
-    server.expire_sessions();
+    server.expire_bunq_sessions();
     let mut json: Value =
         serde_json::from_str(ctx.snapshot().await.to_json().unwrap().expose()).unwrap();
     json["session"]["expires_at"] = json!("2020-01-01T00:00:00Z");
@@ -352,8 +338,8 @@ async fn concurrent_callers_share_one_renewal() {
     for call in calls {
         assert_eq!(call.await.unwrap().unwrap(), 0);
     }
-    assert_eq!(server.hits("POST /session-server"), 2, "one creation, one shared renewal");
-    assert_eq!(server.hits(LIST_URL), 8);
+    assert_eq!(bunq_hits(&server, "POST /session-server"), 2, "one creation, one shared renewal");
+    assert_eq!(bunq_hits(&server, LIST_URL), 8);
 }
 
 #[tokio::test]
@@ -362,28 +348,28 @@ async fn a_401_renews_the_session_once_and_repeats_the_call_once() {
     let ctx = client(&server).create_context(PERSON_KEY).await.unwrap();
 
     // bunq ended the session: renewed once, the call repeated once, success.
-    server.expire_sessions();
+    server.expire_bunq_sessions();
     assert!(ctx.notification_filters_url().await.is_ok());
-    assert_eq!(server.hits("POST /session-server"), 2);
-    assert_eq!(server.hits(LIST_URL), 2);
+    assert_eq!(bunq_hits(&server, "POST /session-server"), 2);
+    assert_eq!(bunq_hits(&server, LIST_URL), 2);
 
     // A second 401 in a row is the caller's error, typed.
-    let denied = error_body("Insufficient authorisation.");
-    server.inject(LIST_URL, 401, &denied);
-    server.inject(LIST_URL, 401, &denied);
+    bunq_respond(&server, USER_PATHS, bunq_error(401, "Insufficient authorisation."), 2);
     let e = ctx.notification_filters_url().await.unwrap_err();
     assert_eq!(e.status(), Some(401));
     assert_eq!(api_reason(&e), Some(BunqReason::InsufficientAuthorisation));
     assert!(e.hint().unwrap().contains("renews it once"), "{e}");
-    assert_eq!(server.hits("POST /session-server"), 3, "one renewal only");
-    assert_eq!(server.hits(LIST_URL), 4, "one repeat only");
+    assert_eq!(bunq_hits(&server, "POST /session-server"), 3, "one renewal only");
+    assert_eq!(bunq_hits(&server, LIST_URL), 4, "one repeat only");
 }
 
 #[tokio::test]
 async fn session_calls_are_spaced_by_the_clients_shared_limiter() {
     let server = start().await;
-    let config =
-        Config::builder(embed_sessions::bunq::Bunq).base_url(server.base_url()).build().unwrap();
+    let config = Config::builder(embed_sessions::bunq::Bunq)
+        .base_url(server.urls().bunq.clone())
+        .build()
+        .unwrap();
     let interval = Duration::from_millis(400);
     let waiting = BunqClient::without_key(config.clone()).unwrap().with_session_interval(interval);
 
@@ -391,9 +377,9 @@ async fn session_calls_are_spaced_by_the_clients_shared_limiter() {
     let started = Instant::now();
     let a = waiting.create_context(PERSON_KEY).await.unwrap();
     let b = waiting.clone().create_context(PARTNER_KEY).await.unwrap();
-    let times = server.hit_times("POST /session-server");
+    let times = bunq_hit_times(&server, "POST /session-server");
     assert_eq!(times.len(), 2);
-    let gap = times[1] - times[0];
+    let gap = (times[1] - times[0]).to_std().unwrap();
     assert!(gap >= interval - Duration::from_millis(20), "gap {gap:?}");
     assert!(started.elapsed() >= interval);
     assert_ne!(a.session().await.unwrap().user_id(), b.session().await.unwrap().user_id());
@@ -409,7 +395,7 @@ async fn session_calls_are_spaced_by_the_clients_shared_limiter() {
     let text = e.to_string();
     assert!(text.contains("one /session-server call per 30 s per IP"), "{text}");
     assert!(text.contains("fail rather than wait"), "{text}");
-    assert_eq!(server.hits("POST /session-server"), 3);
+    assert_eq!(bunq_hits(&server, "POST /session-server"), 3);
 
     // The limiter belongs to a client, not to the process: another client is not held up.
     let other =
@@ -423,7 +409,7 @@ type Save = (usize, usize, bool, bool);
 /// A store that records, at each save, what the server had seen and what was saved.
 struct Recording {
     file: FileStore,
-    server: FakeBunq,
+    server: Arc<Sandbox>,
     saves: Arc<Mutex<Vec<Save>>>,
 }
 
@@ -434,8 +420,8 @@ impl ContextStore for Recording {
 
     fn save<'a>(&'a self, context: &'a StoredContext) -> StoreFuture<'a, ()> {
         self.saves.lock().unwrap().push((
-            self.server.hits("POST /device-server"),
-            self.server.hits("POST /session-server"),
+            bunq_hits(&self.server, "POST /device-server"),
+            bunq_hits(&self.server, "POST /session-server"),
             context.is_installed(),
             context.session().is_some(),
         ));
@@ -461,7 +447,7 @@ fn provision_request() -> types::PartnerUserProvisionCreate {
 #[tokio::test]
 async fn partner_flow_provision_poll_onboard_and_notification_filters() {
     let server = start().await;
-    server.provision_ready_after(Some(3));
+    server.set_bunq_provision_reads(3);
     let client = client(&server);
     let partner = client.create_context(PARTNER_KEY).await.unwrap();
 
@@ -470,16 +456,17 @@ async fn partner_flow_provision_poll_onboard_and_notification_filters() {
     bad.phone_number = "0612345678".into();
     let e = partner.create_user_provision(bad).await.unwrap_err();
     assert_eq!(e.field(), Some("phone_number"));
-    assert_eq!(server.hits("POST /partner-user-provision"), 0);
+    assert_eq!(bunq_hits(&server, "POST /partner-user-provision"), 0);
 
     let provision = partner.create_user_provision(provision_request()).await.unwrap();
-    assert_eq!(provision.id(), bunq_server::PROVISION_ID);
+    assert!(provision.id() > 0);
     let poll = ProvisionPoll::default()
         .with_interval(Duration::from_millis(10))
         .with_deadline(Duration::from_secs(5));
     let ready = partner.wait_for_user_provision(provision.id(), poll).await.unwrap();
-    assert_eq!(server.hits("GET /partner-user-provision/{id}"), 3);
-    assert_eq!(Some(ready.token_value().expose().to_string()), server.provision_token());
+    assert_eq!(bunq_hits(&server, "GET /partner-user-provision/{id}"), 3);
+    let token = server.bunq_provision_token(provision.id());
+    assert_eq!(Some(ready.token_value().expose().to_string()), token);
     assert_eq!(ready.provision().sub_status(), Some("PENDING_PROCESS_USER_ONBOARDING"));
     assert!(
         ready.provision().details().unwrap().credential.as_ref().unwrap().token_value.is_none()
@@ -509,8 +496,9 @@ async fn partner_flow_provision_poll_onboard_and_notification_filters() {
 
     // The provisioned user's session: a UserApiKey, acting on its own id.
     let session = user.session().await.unwrap();
-    assert_eq!(session.user_id(), API_KEY_USER_ID);
-    assert_eq!(session.user().granted_by_user_id(), Some(GRANTED_PERSON_ID));
+    assert_eq!(session.user_id(), user_id(&server, ready.token_value().expose()));
+    let granted_by = session.user().granted_by_user_id().expect("a UserApiKey's granting person");
+    assert_ne!(granted_by, session.user_id());
     // Used once: the provision no longer shows the token.
     let after = partner.user_provision(provision.id()).await.unwrap();
     assert!(after.token_value().is_none() && !after.is_ready());
@@ -523,28 +511,33 @@ async fn partner_flow_provision_poll_onboard_and_notification_filters() {
     assert_eq!(user.notification_filters_url().await.unwrap().len(), 1);
     let pushes = user.notification_filters_push().await.unwrap();
     assert_eq!(pushes[0].category.as_deref(), Some("SCHEDULE_RESULT"));
-    assert_eq!(server.url_filters(API_KEY_USER_ID)[0]["category"], "PAYMENT");
-    assert_eq!(server.push_filters(API_KEY_USER_ID).len(), 1);
+    assert_eq!(
+        server.bunq_notification_filters(session.user_id(), false)[0]["category"],
+        "PAYMENT"
+    );
+    assert_eq!(server.bunq_notification_filters(session.user_id(), true).len(), 1);
 
     // The partner's own callbacks go on the partner company's id.
     let rule = url_rule("PARTNER_USER_PROVISION", "https://example.com/provision");
     partner.set_notification_filters_url(vec![rule]).await.unwrap();
-    assert_eq!(server.url_filters(PARTNER_COMPANY_ID).len(), 1);
+    assert_eq!(server.bunq_notification_filters(user_id(&server, PARTNER_KEY), false).len(), 1);
     // A non-https callback is refused before sending.
     let e = user
         .set_notification_filters_url(vec![url_rule("PAYMENT", "http://example.com")])
         .await
         .unwrap_err();
     assert_eq!(e.field(), Some("notification_target"));
-    assert_eq!(server.problems(), Vec::<String>::new());
+    assert_eq!(bunq_refusals(&server), Vec::<String>::new());
 }
 
 #[tokio::test]
 async fn a_provision_that_never_becomes_ready_gives_up_at_the_deadline() {
     let server = start().await;
-    server.provision_ready_after(None);
     let partner = client(&server).create_context(PARTNER_KEY).await.unwrap();
-    let provision = partner.create_user_provision(provision_request()).await.unwrap();
+    // The documented sandbox input: an e-mail starting `never-ready` is never ready.
+    let mut request = provision_request();
+    request.email = "never-ready@example.com".into();
+    let provision = partner.create_user_provision(request).await.unwrap();
     let poll = ProvisionPoll::default()
         .with_interval(Duration::from_millis(20))
         .with_deadline(Duration::from_millis(200));
@@ -553,10 +546,12 @@ async fn a_provision_that_never_becomes_ready_gives_up_at_the_deadline() {
     let elapsed = started.elapsed();
     assert_eq!(e.kind(), ErrorKind::Timeout);
     let text = e.to_string();
-    assert!(text.contains("provision 42 was not ready for onboarding within 0.2 s"), "{text}");
+    let expected =
+        format!("provision {} was not ready for onboarding within 0.2 s", provision.id());
+    assert!(text.contains(&expected), "{text}");
     assert!(text.contains("last seen: status CREATED, sub_status PENDING_PROCESS_USER"), "{text}");
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
-    let reads = server.hits("GET /partner-user-provision/{id}");
+    let reads = bunq_hits(&server, "GET /partner-user-provision/{id}");
     assert!((1..=11).contains(&reads), "{reads} reads, one per 20 ms for 200 ms");
 
     // A cancelled provision ends the wait at once, with a typed reason.
@@ -587,13 +582,15 @@ async fn a_429_is_retried_after_the_rate_window() {
     let window = Duration::from_millis(300);
     let client = client_with(&server, RetryPolicy::default().default_retry_after_429(Some(window)));
     let ctx = client.create_context(PERSON_KEY).await.unwrap();
-    server.inject(LIST_URL, 429, &error_body("Too many requests. You have hit the rate limit."));
+    let limited = bunq_error(429, "Too many requests. You have hit the rate limit.");
+    bunq_respond(&server, USER_PATHS, limited, 1);
     let started = Instant::now();
     assert!(ctx.notification_filters_url().await.is_ok());
     assert!(started.elapsed() >= window, "{:?}", started.elapsed());
-    assert_eq!(server.hits(LIST_URL), 2);
-    // The retry was re-signed with a fresh request id (a reused one is recorded as a problem).
-    assert_eq!(server.problems(), Vec::<String>::new());
+    assert_eq!(bunq_hits(&server, LIST_URL), 2);
+    // The retry was re-signed with a fresh request id (a reused one is refused with 400): the
+    // only refusal is the 429 itself.
+    assert_eq!(bunq_refusals(&server), vec![format!("{LIST_URL}: 429")]);
 }
 
 #[tokio::test]
@@ -611,7 +608,7 @@ async fn bunq_errors_are_typed_with_reasons_hints_and_response_ids() {
         ),
     ];
     for (status, text, reason) in cases {
-        server.inject(LIST_URL, status, &error_body(text));
+        bunq_respond(&server, USER_PATHS, bunq_error(status, text), 1);
         let e = ctx.notification_filters_url().await.unwrap_err();
         assert_eq!((e.kind(), e.status()), (ErrorKind::Api, Some(status)), "{e}");
         assert_eq!(api_reason(&e), Some(reason), "{e}");
@@ -625,12 +622,13 @@ async fn bunq_errors_are_typed_with_reasons_hints_and_response_ids() {
         {"error_description": "First problem."},
         {"error_description": "Second problem.", "error_description_translated": "Tweede."}
     ]});
-    server.inject(LIST_URL, 400, &two.to_string());
+    bunq_respond(&server, USER_PATHS, bunq_raw(400, "application/json", two.to_string()), 1);
     let e = ctx.notification_filters_url().await.unwrap_err();
     assert_eq!(e.api_error().unwrap().message.as_deref(), Some("First problem.; Second problem."));
 
     // An HTML 502 from a proxy: unexpected response, with its status and an excerpt.
-    server.inject(LIST_URL, 502, "<html><body>502 Bad Gateway</body></html>");
+    let html = "<html><body>502 Bad Gateway</body></html>";
+    bunq_respond(&server, USER_PATHS, bunq_raw(502, "text/html", html), 1);
     let e = ctx.notification_filters_url().await.unwrap_err();
     assert_eq!((e.kind(), e.status()), (ErrorKind::UnexpectedResponse, Some(502)));
     assert!(e.body_excerpt().unwrap().contains("502 Bad Gateway"));
@@ -646,7 +644,7 @@ async fn context_files_refuse_corruption_other_environments_and_never_tear() {
     let ctx =
         client.context().api_key(PERSON_KEY).store(FileStore::new(&path)).send().await.unwrap();
     let good = std::fs::read(&path).unwrap();
-    let hits = server.total_hits();
+    let hits = hits_of(&server, "bunq");
 
     #[cfg(unix)]
     {
@@ -671,7 +669,7 @@ async fn context_files_refuse_corruption_other_environments_and_never_tear() {
     let e = FileStore::new(&path).save(&ctx.snapshot().await).await.unwrap_err();
     assert!(e.to_string().contains("refusing to overwrite"), "{e}");
     assert_eq!(std::fs::read(&path).unwrap(), truncated);
-    assert_eq!(server.total_hits(), hits);
+    assert_eq!(hits_of(&server, "bunq"), hits);
 
     // A context made for the sandbox is refused by a production client (and the other way).
     let mut sandbox: Value = serde_json::from_slice(&good).unwrap();
@@ -736,7 +734,7 @@ fn configuration_mistakes_are_caught_before_sending() {
 #[tokio::test]
 async fn secrets_never_show_in_debug_errors_or_traces() {
     let dir = TempDir::new("redaction");
-    let (server, debug_output, file) = {
+    let (server, debug_output, file, provision_id) = {
         let server = start().await;
         let client = client(&server);
         let partner = client.create_context(PARTNER_KEY).await.unwrap();
@@ -749,7 +747,7 @@ async fn secrets_never_show_in_debug_errors_or_traces() {
         // An error path: a wrong signature (the 400 body is logged nowhere with secrets).
         let mut json: Value =
             serde_json::from_str(user.snapshot().await.to_json().unwrap().expose()).unwrap();
-        json["installation"]["private_key"] = json!(bunq_server::other_private_key_pem());
+        json["installation"]["private_key"] = json!(other_private_key_pem());
         let wrong =
             client.restore(StoredContext::from_json(json.to_string().as_bytes()).unwrap()).unwrap();
         let err = wrong.notification_filters_url().await.unwrap_err();
@@ -760,7 +758,7 @@ async fn secrets_never_show_in_debug_errors_or_traces() {
             user.session().await.unwrap(),
             client.context().api_key(PERSON_KEY)
         );
-        (server, debug_output, std::fs::read_to_string(&path).unwrap())
+        (server, debug_output, std::fs::read_to_string(&path).unwrap(), provision.id())
     };
     // The capture holds every test's traces so far: none may hold any key or token.
     let logs = global_logs().contents();
@@ -781,7 +779,8 @@ async fn secrets_never_show_in_debug_errors_or_traces() {
         assert!(!debug_output.contains(secret.as_str()), "a secret in Debug or errors");
     }
     // The file holds them (it is the store), with mode 0600.
-    assert!(file.contains(&server.provision_token().unwrap()));
+    let token = server.bunq_provision_token(provision_id).expect("a ready provision's token");
+    assert!(file.contains(&token));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;

@@ -3,8 +3,6 @@
 //! points never leaves a torn or missing file.
 #![cfg(feature = "bunq")]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -2,8 +2,6 @@
 //! loopback server (httpmock, or the sandbox's strict bunq) or a local file.
 #![cfg(all(feature = "vlens", feature = "vrplatform", feature = "bunq"))]
 
-mod common;
-
 use std::error::Error as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -34,7 +32,7 @@ fn everything(e: &Error) -> String {
 }
 
 fn vlens(server: &MockServer) -> VlensClient {
-    common::global_logs();
+    embed_sessions_testkit::global_logs();
     let config = Config::builder(embed_sessions::vlens::Vlens)
         .api_key(VLENS_KEY)
         .base_url(server.base_url())
@@ -109,7 +107,7 @@ async fn huge_vlens_lifetimes_are_a_typed_error() {
 /// The sandbox without bunq's server-side session limit (the client's own limiter is what the
 /// tests set).
 async fn fake_bunq() -> Sandbox {
-    common::global_logs();
+    embed_sessions_testkit::global_logs();
     Sandbox::builder().bunq_session_interval(Duration::ZERO).start().await.unwrap()
 }
 

@@ -2,8 +2,6 @@
 //! retries, input validation and redaction.
 #![cfg(feature = "vlens")]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use embed_sessions::vlens::{AdminCredentials, VlensClient, VlensReason, raw};
@@ -27,7 +25,7 @@ fn fast_retries() -> RetryPolicy {
 
 fn client(server: &MockServer) -> VlensClient {
     // Every test's traces are captured, so the redaction test sees a full run's output.
-    common::global_logs();
+    embed_sessions_testkit::global_logs();
     let config = Config::builder(embed_sessions::vlens::Vlens)
         .api_key(API_KEY)
         .base_url(server.base_url())
@@ -575,7 +573,7 @@ async fn bad_input_is_rejected_before_any_request() {
 #[test]
 fn secrets_never_show_in_debug_display_or_traces() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let logs = common::global_logs();
+    let logs = embed_sessions_testkit::global_logs();
     let mut rendered = String::new();
     rt.block_on(async {
         let server = MockServer::start_async().await;

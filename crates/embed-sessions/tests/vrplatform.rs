@@ -2,8 +2,6 @@
 //! malformed replies, the session cache, the frontend payload, input validation and redaction.
 #![cfg(feature = "vrplatform")]
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +24,7 @@ const USER: &str = "11111111-1111-4111-8111-111111111111";
 
 fn config(server: &MockServer) -> Config<VrPlatform> {
     // Every test's traces are captured, so the redaction test sees a full run's output.
-    common::global_logs();
+    embed_sessions_testkit::global_logs();
     Config::builder(VrPlatform)
         .api_key(API_KEY)
         .base_url(server.base_url())
@@ -770,7 +768,7 @@ async fn invalidate_and_clear_forget_sessions() {
 
 #[tokio::test]
 async fn secrets_never_appear_in_debug_errors_or_traces() {
-    let logs = common::global_logs();
+    let logs = embed_sessions_testkit::global_logs();
     let server = MockServer::start_async().await;
     let ok = server.create_embed_session(|when, then| {
         when.x_api_key(API_KEY).into_inner().json_body_includes(r#"{"sub":"ok"}"#);

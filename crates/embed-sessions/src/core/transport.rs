@@ -340,7 +340,9 @@ async fn read_bounded(
 fn failure_of(e: &reqwest::Error) -> Option<Failure> {
     if e.is_connect() && !e.is_timeout() {
         Some(Failure::Unsent)
-    } else if e.is_timeout() || e.is_body() || e.is_decode() {
+    } else if e.is_timeout() || e.is_body() || e.is_decode() || e.is_request() {
+        // `is_request`: the connection broke after the request was (perhaps wholly) sent and
+        // before a response head arrived, e.g. reset by the peer: it may have been processed.
         Some(Failure::Uncertain)
     } else {
         None
@@ -727,6 +729,8 @@ mod tests {
         Status(u16),
         Silent,
         BodyCut,
+        /// The request is read, then the connection is reset with no answer at all.
+        ResetBeforeHead,
     }
 
     /// A loopback server answering every request the same way (a closed port for `Refused`).
@@ -751,6 +755,12 @@ mod tests {
                         }
                         Answer::Silent => {
                             tokio::time::sleep(Duration::from_secs(30)).await;
+                            return;
+                        }
+                        Answer::ResetBeforeHead => {
+                            // Linger 0: close with a reset instead of a clean FIN.
+                            #[allow(deprecated)]
+                            let _ = socket.set_linger(Some(Duration::ZERO));
                             return;
                         }
                         Answer::Refused => unreachable!(),
@@ -806,6 +816,7 @@ mod tests {
             Answer::Refused,
             Answer::Silent,
             Answer::BodyCut,
+            Answer::ResetBeforeHead,
             Answer::Status(429),
             Answer::Status(500),
             Answer::Status(502),
@@ -829,7 +840,10 @@ mod tests {
                 assert_eq!(twice.is_retryable(), repeated, "{op:?} {answer:?}");
                 let expected = match answer {
                     Answer::Refused | Answer::Status(429) => true,
-                    Answer::Silent | Answer::BodyCut | Answer::Status(502..=504) => retry_safe,
+                    Answer::Silent
+                    | Answer::BodyCut
+                    | Answer::ResetBeforeHead
+                    | Answer::Status(502..=504) => retry_safe,
                     _ => false,
                 };
                 assert_eq!(repeated, expected, "{op:?} {answer:?}: {twice:?}");

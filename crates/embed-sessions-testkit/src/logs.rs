@@ -1,5 +1,4 @@
-//! Helpers shared by the facade's integration tests.
-#![allow(dead_code)]
+//! Capture of `tracing` output, for tests that check what the library logs.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -9,6 +8,7 @@ use std::sync::{Arc, Mutex};
 pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
 
 impl LogBuffer {
+    /// Everything captured so far, as text.
     pub fn contents(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }

@@ -1,8 +1,10 @@
-//! Runs `embed-sessions sandbox` for a test: spawned, its JSON line read, stopped by signal.
-#![allow(dead_code)]
+//! Runs `embed-sessions sandbox` for a test: spawned, its JSON line read, stopped by signal;
+//! and the CLI pointed at it. The binary is the caller's: a CLI test passes
+//! `env!("CARGO_BIN_EXE_embed-sessions")`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -12,14 +14,17 @@ use serde_json::Value;
 /// A running sandbox process.
 pub struct Running {
     child: Option<Child>,
+    bin: PathBuf,
+    /// Its JSON line: `url`, `vlens`, `vlensApp`, `vrplatform`, `bunq`.
     pub urls: Value,
     stderr: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Running {
-    /// Starts `embed-sessions sandbox ARGS` and waits (60 s at most) for its JSON line.
-    pub fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_embed-sessions"))
+    /// Starts `BIN sandbox ARGS` and waits (60 s at most) for its JSON line.
+    pub fn start(bin: impl AsRef<Path>, args: &[&str]) -> Self {
+        let bin = bin.as_ref().to_path_buf();
+        let mut child = Command::new(&bin)
             .arg("sandbox")
             .args(args)
             .stdin(Stdio::null())
@@ -56,10 +61,11 @@ impl Running {
         for key in ["url", "vlens", "vlensApp", "vrplatform", "bunq"] {
             assert!(urls[key].as_str().is_some_and(|u| u.starts_with("http://")), "{key}: {urls}");
         }
-        Self { child: Some(child), urls, stderr: Some(stderr) }
+        Self { child: Some(child), bin, urls, stderr: Some(stderr) }
     }
 
-    fn url(&self, key: &str) -> String {
+    /// One of its URLs (`url`, `vlens`, `vlensApp`, `vrplatform`, `bunq`), on 127.0.0.1.
+    pub fn url(&self, key: &str) -> String {
         self.urls[key].as_str().unwrap().replace("0.0.0.0", "127.0.0.1")
     }
 
@@ -123,9 +129,10 @@ impl Drop for Running {
     }
 }
 
-/// The CLI with every provider's environment pointed at the sandbox (and no credentials).
+/// The CLI (the binary that runs the sandbox) with every provider's environment pointed at
+/// the sandbox (and no credentials).
 pub fn cli(sb: &Running) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_embed-sessions"));
+    let mut cmd = Command::new(&sb.bin);
     for var in [
         "VLENS_API_KEY",
         "VLENS_TENANCY_NAME",

@@ -1,15 +1,18 @@
-//! A raw bunq client (its own RSA key, signatures by hand) for the sandbox's own tests.
-#![allow(dead_code)]
+//! A bunq client that does everything by hand (its own RSA key, signatures computed here),
+//! for tests of the sandbox itself, and keys for tests that need a second one.
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::{self, KeyPair as _, UnparsedPublicKey};
+use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use base64::Engine as _;
+use embed_sessions_sandbox::ServerKey;
 use serde_json::{Value, json};
 
+/// Standard base64, as bunq uses for signatures.
 pub const B64: base64::engine::general_purpose::GeneralPurpose =
     base64::engine::general_purpose::STANDARD;
 
+/// DER bytes as PEM with this label (`PUBLIC KEY`, `PRIVATE KEY`), 64 columns.
 pub fn pem(label: &str, der: &[u8]) -> String {
     let b64 = B64.encode(der);
     let lines: Vec<&str> =
@@ -19,21 +22,32 @@ pub fn pem(label: &str, der: &[u8]) -> String {
 
 /// A bunq client that does everything by hand.
 pub struct RawBunq {
+    /// The bunq base URL (`.../bunq/v1`).
     pub base: String,
+    /// The HTTP client.
     pub http: reqwest::Client,
-    pub key: KeyPair,
+    /// The client's RSA-2048 key pair (the sandbox's signing key type serves both sides).
+    pub key: ServerKey,
+    /// The installation token, once installed.
     pub installation: Option<String>,
+    /// The server's public key from the installation answer.
     pub server_pem: Option<String>,
+    /// The session token, once a session was created.
     pub session: Option<String>,
 }
 
+/// An answer as received.
 pub struct Answer {
+    /// The status code.
     pub status: u16,
+    /// The headers.
     pub headers: reqwest::header::HeaderMap,
+    /// The body bytes.
     pub body: Vec<u8>,
 }
 
 impl Answer {
+    /// The body as JSON (`null` when it is not JSON).
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
@@ -44,34 +58,28 @@ impl Answer {
             .and_then(|a| a.iter().find_map(|i| i.get(key).cloned()))
             .unwrap_or(Value::Null)
     }
+    /// bunq's first `error_description`, or empty.
     pub fn error(&self) -> String {
         self.json()["Error"][0]["error_description"].as_str().unwrap_or_default().to_string()
     }
 }
 
 impl RawBunq {
+    /// A client with a fresh key, nothing installed yet.
     pub fn new(base: &str) -> Self {
         Self {
             base: base.to_string(),
             http: reqwest::Client::new(),
-            key: KeyPair::generate(KeySize::Rsa2048).unwrap(),
+            key: ServerKey::generate().unwrap(),
             installation: None,
             server_pem: None,
             session: None,
         }
     }
 
+    /// The base64 signature of `body` with the client's key.
     pub fn sign(&self, body: &[u8]) -> String {
-        let mut sig = vec![0; self.key.public_modulus_len()];
-        self.key
-            .sign(
-                &signature::RSA_PKCS1_SHA256,
-                &aws_lc_rs::rand::SystemRandom::new(),
-                body,
-                &mut sig,
-            )
-            .unwrap();
-        B64.encode(sig)
+        self.key.sign(body).unwrap()
     }
 
     /// Sends a request; `signature`: `Some(None)` signs correctly, `Some(Some(s))` sends `s`,
@@ -121,10 +129,9 @@ impl RawBunq {
             .is_ok()
     }
 
+    /// `POST /installation` with the client's public key; keeps the token and server key.
     pub async fn install(&mut self) -> Answer {
-        let der: aws_lc_rs::encoding::PublicKeyX509Der<'static> =
-            self.key.public_key().as_der().unwrap();
-        let body = json!({"client_public_key": pem("PUBLIC KEY", der.as_ref())});
+        let body = json!({"client_public_key": self.key.public_pem()});
         let a = self.send("POST", "/installation", Some(&body), None, None).await;
         assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
         self.installation = a.item("Token")["token"].as_str().map(String::from);
@@ -132,12 +139,14 @@ impl RawBunq {
         a
     }
 
+    /// `POST /device-server` for an API key, signed, with the installation token.
     pub async fn device(&self, secret: &str) -> Answer {
         let body = json!({"description": "tests", "secret": secret, "permitted_ips": ["*"]});
         self.send("POST", "/device-server", Some(&body), self.installation.as_deref(), Some(None))
             .await
     }
 
+    /// `POST /session-server`, signed; keeps the session token on success.
     pub async fn session(&mut self, secret: &str) -> Answer {
         let body = json!({"secret": secret});
         let a = self
@@ -164,4 +173,18 @@ impl RawBunq {
     pub async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Answer {
         self.send(method, path, body, self.session.as_deref(), Some(None)).await
     }
+}
+
+/// A fresh RSA-2048 private key as PKCS#8 PEM: a key bunq never saw installed, for tests of a
+/// request signed with the wrong key.
+pub fn other_private_key_pem() -> String {
+    let key = KeyPair::generate(KeySize::Rsa2048).unwrap();
+    let der: aws_lc_rs::encoding::Pkcs8V1Der<'static> = key.as_der().unwrap();
+    pem("PRIVATE KEY", der.as_ref())
+}
+
+/// bunq's error body with one entry.
+pub fn error_body(description: &str) -> Value {
+    json!({"Error": [{"error_description": description,
+                      "error_description_translated": description}]})
 }
