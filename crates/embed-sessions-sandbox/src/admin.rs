@@ -55,35 +55,7 @@ pub(crate) fn handle(
             Reply::json(200, &json!({"cleared": true}))
         }
         ("GET", "/faults") => Reply::json(200, &json!({"faults": shared.lock().faults.list()})),
-        ("POST", "/faults") => {
-            let v = match body(raw) {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
-            let provider = match v["provider"].as_str().map(Target::parse) {
-                Some(Some(t)) => t,
-                _ => return bad("field `provider`: one of vlens, vrplatform, bunq, any"),
-            };
-            let fault = match v["fault"].as_str().map(Fault::parse) {
-                Some(Ok(f)) => f,
-                Some(Err(e)) => return bad(&format!("field `fault`: {e}")),
-                None => return bad(&format!("field `fault`: required ({SYNTAX})")),
-            };
-            let times = match &v["times"] {
-                Value::Null => None,
-                t => match t.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                    Some(n) if n > 0 => Some(n),
-                    _ => return bad("field `times`: a positive integer (omit it: until cleared)"),
-                },
-            };
-            let prefix = match &v["pathPrefix"] {
-                Value::Null => None,
-                Value::String(s) if s.starts_with('/') => Some(s.clone()),
-                _ => return bad("field `pathPrefix`: a path starting with `/`"),
-            };
-            let id = shared.lock().faults.add(provider, fault, prefix, times);
-            Reply::json(201, &json!({"id": id, "fault": fault.to_string()}))
-        }
+        ("POST", "/faults") => add_fault(shared, raw).unwrap_or_else(|r| r),
         ("DELETE", "/faults") => {
             shared.lock().faults.clear();
             Reply::json(200, &json!({"cleared": true}))
@@ -94,47 +66,75 @@ pub(crate) fn handle(
                 Reply::json(404, &json!({"error": format!("no fault {}", &r["/faults/".len()..])}))
             }
         },
-        ("POST", "/clock") => {
-            let v = match body(raw) {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
-            let Some(secs) =
-                v["advanceSeconds"].as_f64().filter(|s| s.is_finite() && *s >= 0.0 && *s <= 3.2e7)
-            else {
-                return bad("field `advanceSeconds`: a number of seconds between 0 and one year");
-            };
-            let mut state = shared.lock();
-            state.advance(Duration::from_secs_f64(secs));
-            Reply::json(200, &json!({"now": state.now().to_rfc3339()}))
-        }
-        ("POST", "/bunq") => {
-            let v = match body(raw) {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
-            let mut state = shared.lock();
-            if !v["sessionIntervalSeconds"].is_null() {
-                match v["sessionIntervalSeconds"]
-                    .as_f64()
-                    .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 86_400.0)
-                {
-                    Some(s) => state.bunq.session_interval = Duration::from_secs_f64(s),
-                    None => return bad("field `sessionIntervalSeconds`: 0 to 86400"),
-                }
-            }
-            if !v["provisionReads"].is_null() {
-                match v["provisionReads"].as_u64().and_then(|n| u32::try_from(n).ok()) {
-                    Some(n) => state.bunq.provision_reads = n,
-                    None => return bad("field `provisionReads`: a whole number"),
-                }
-            }
-            Reply::json(
-                200,
-                &json!({"sessionIntervalSeconds": state.bunq.session_interval.as_secs_f64(),
-                        "provisionReads": state.bunq.provision_reads}),
-            )
-        }
+        ("POST", "/clock") => advance_clock(shared, raw).unwrap_or_else(|r| r),
+        ("POST", "/bunq") => set_bunq(shared, raw).unwrap_or_else(|r| r),
         _ => Reply::json(404, &json!({"error": format!("no admin call {method} /_sandbox{rest}")})),
     }
+}
+
+/// `POST /_sandbox/faults`.
+fn add_fault(shared: &Shared, raw: &[u8]) -> Result<Reply, Reply> {
+    let v = body(raw)?;
+    let provider = match v["provider"].as_str().map(Target::parse) {
+        Some(Some(t)) => t,
+        _ => return Err(bad("field `provider`: one of vlens, vrplatform, bunq, any")),
+    };
+    let fault = match v["fault"].as_str().map(Fault::parse) {
+        Some(Ok(f)) => f,
+        Some(Err(e)) => return Err(bad(&format!("field `fault`: {e}"))),
+        None => return Err(bad(&format!("field `fault`: required ({SYNTAX})"))),
+    };
+    let times = match &v["times"] {
+        Value::Null => None,
+        t => match t.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) if n > 0 => Some(n),
+            _ => return Err(bad("field `times`: a positive integer (omit it: until cleared)")),
+        },
+    };
+    let prefix = match &v["pathPrefix"] {
+        Value::Null => None,
+        Value::String(s) if s.starts_with('/') => Some(s.clone()),
+        _ => return Err(bad("field `pathPrefix`: a path starting with `/`")),
+    };
+    let id = shared.lock().faults.add(provider, fault, prefix, times);
+    Ok(Reply::json(201, &json!({"id": id, "fault": fault.to_string()})))
+}
+
+/// `POST /_sandbox/clock`.
+fn advance_clock(shared: &Shared, raw: &[u8]) -> Result<Reply, Reply> {
+    let v = body(raw)?;
+    let Some(secs) =
+        v["advanceSeconds"].as_f64().filter(|s| s.is_finite() && *s >= 0.0 && *s <= 3.2e7)
+    else {
+        return Err(bad("field `advanceSeconds`: a number of seconds between 0 and one year"));
+    };
+    let mut state = shared.lock();
+    state.advance(Duration::from_secs_f64(secs));
+    Ok(Reply::json(200, &json!({"now": state.now().to_rfc3339()})))
+}
+
+/// `POST /_sandbox/bunq`.
+fn set_bunq(shared: &Shared, raw: &[u8]) -> Result<Reply, Reply> {
+    let v = body(raw)?;
+    let mut state = shared.lock();
+    if !v["sessionIntervalSeconds"].is_null() {
+        match v["sessionIntervalSeconds"]
+            .as_f64()
+            .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 86_400.0)
+        {
+            Some(s) => state.bunq.session_interval = Duration::from_secs_f64(s),
+            None => return Err(bad("field `sessionIntervalSeconds`: 0 to 86400")),
+        }
+    }
+    if !v["provisionReads"].is_null() {
+        match v["provisionReads"].as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) => state.bunq.provision_reads = n,
+            None => return Err(bad("field `provisionReads`: a whole number")),
+        }
+    }
+    Ok(Reply::json(
+        200,
+        &json!({"sessionIntervalSeconds": state.bunq.session_interval.as_secs_f64(),
+                "provisionReads": state.bunq.provision_reads}),
+    ))
 }

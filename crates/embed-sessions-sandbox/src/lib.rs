@@ -22,6 +22,14 @@
 //! Request bodies are validated against the specs in `specs/` (embedded at compile time, see
 //! [`spec`]); faults are described in [`fault`]; secrets are redacted as [`record`] says.
 
+/// Builder setters that store their argument as it is, each with its doc comment (the same
+/// as the facade's `setters!`; the sandbox does not depend on the facade).
+macro_rules! setters {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty),* $(,)?) => {$(
+        $(#[$doc])* pub fn $field(mut self, value: $ty) -> Self { self.$field = value; self }
+    )*};
+}
+
 pub mod fault;
 pub mod record;
 pub mod spec;
@@ -305,29 +313,17 @@ impl Default for SandboxBuilder {
 }
 
 impl SandboxBuilder {
-    /// The address to listen on (default `127.0.0.1:0`: a free port).
-    pub fn bind(mut self, addr: SocketAddr) -> Self {
-        self.bind = addr;
-        self
-    }
-
-    /// Allows a non-loopback address (the sandbox accepts any credential: anyone who can
-    /// reach it can use it).
-    pub fn allow_non_loopback(mut self, yes: bool) -> Self {
-        self.allow_non_loopback = yes;
-        self
-    }
-
-    /// The `/session-server` limit per client address (default 30 s, as bunq).
-    pub fn bunq_session_interval(mut self, interval: Duration) -> Self {
-        self.bunq_session_interval = interval;
-        self
-    }
-
-    /// Reads of a provision until it is ready (default 3; 0 or 1: ready at the first read).
-    pub fn bunq_provision_reads(mut self, reads: u32) -> Self {
-        self.bunq_provision_reads = reads;
-        self
+    setters! {
+        /// The address to listen on (default `127.0.0.1:0`: a free port).
+        bind: SocketAddr,
+        /// Allows a non-loopback address (the sandbox accepts any credential: anyone who can
+        /// reach it can use it).
+        allow_non_loopback: bool,
+        /// The `/session-server` limit per client address (default 30 s, as bunq).
+        bunq_session_interval: Duration,
+        /// Reads of a provision until it is ready (default 3; 0 or 1: ready at the first
+        /// read).
+        bunq_provision_reads: u32,
     }
 
     /// How many requests are kept for [`Sandbox::requests`] and the page (default 500).

@@ -424,78 +424,92 @@ async fn handle(
             log("vlens-app", reply.status, None);
             response(reply, None)
         }
-        Area::Provider(target, rest) => {
-            let header_fault = match parts.headers.get("x-sandbox-fault") {
-                None => Ok(None),
-                Some(v) => v
-                    .to_str()
-                    .map_err(|_| "X-Sandbox-Fault is not text".to_string())
-                    .and_then(Fault::parse)
-                    .map(Some),
-            };
-            let header_fault = match header_fault {
-                Ok(f) => f,
-                Err(e) => {
-                    let reply = provider_error(target, 400, &format!("X-Sandbox-Fault: {e}"));
-                    log(provider_name(target), 400, None);
-                    return response(reply, None);
-                }
-            };
-            let (stored, canned) = {
-                let mut state = shared.lock();
-                (state.faults.take(target, rest), state.canned.take(target, rest))
-            };
-            let fault = match (header_fault, stored) {
-                (Some(h), Some(s)) => {
-                    Some(Fault { latency: h.latency + s.latency, action: h.action.or(s.action) })
-                }
-                (h, s) => h.or(s),
-            };
-            if let Some(f) = fault
-                && !f.latency.is_zero()
-            {
-                tokio::time::sleep(f.latency).await;
-            }
-            let fault_text = fault.map(|f| f.to_string());
-            let signing = fault
-                .and_then(|f| f.action)
-                .filter(|a| matches!(a, Action::Unsigned | Action::BadSignature));
-            if let Some(canned) = canned {
-                log(
-                    provider_name(target),
-                    canned.status,
-                    Some(format!("canned {}", canned.status)),
-                );
-                return canned_response(canned);
-            }
-            if fault.and_then(|f| f.action) == Some(Action::Silence) {
-                log(provider_name(target), 0, fault_text);
-                // Never answers; the connection closes when the client gives up.
-                return std::future::pending().await;
-            }
-            if let Some(action) = fault.and_then(|f| f.action).filter(|_| signing.is_none()) {
-                let (reply, cut) = fault_reply(target, action);
-                let status = if cut == Some(true) { 0 } else { reply.status };
-                if cut == Some(true) {
-                    reset.store(true, Ordering::SeqCst);
-                }
-                log(provider_name(target), status, fault_text);
-                return response(reply, cut);
-            }
-            let r = req_at(rest);
-            let reply = match target {
-                Target::Vlens => vlens::handle(&shared, &r),
-                Target::Vrplatform => vrplatform::handle(&shared, &r),
-                Target::Bunq | Target::Any => bunq::handle(&shared, &r),
-            };
-            let reply = match signing {
-                Some(action) if target == Target::Bunq => bunq::resign(&shared, reply, action),
-                _ => reply,
-            };
-            log(provider_name(target), reply.status, fault_text);
-            response(reply, None)
-        }
+        Area::Provider(target, rest) => provider(&shared, target, req_at(rest), &reset, &log).await,
     }
+}
+
+/// A provider's fault for this request: the `X-Sandbox-Fault` header's and a stored one, merged
+/// (latencies add up, the header's action wins), and a canned answer if one is due.
+fn faults_for(
+    shared: &Shared,
+    target: Target,
+    r: &Req<'_>,
+) -> Result<(Option<Fault>, Option<crate::Canned>), String> {
+    let header_fault = match r.headers.get("x-sandbox-fault") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| "X-Sandbox-Fault is not text".to_string())
+                .and_then(Fault::parse)?,
+        ),
+    };
+    let (stored, canned) = {
+        let mut state = shared.lock();
+        (state.faults.take(target, r.path), state.canned.take(target, r.path))
+    };
+    let fault = match (header_fault, stored) {
+        (Some(h), Some(s)) => {
+            Some(Fault { latency: h.latency + s.latency, action: h.action.or(s.action) })
+        }
+        (h, s) => h.or(s),
+    };
+    Ok((fault, canned))
+}
+
+/// A provider's answer, with its faults applied; `log` records it.
+async fn provider(
+    shared: &Shared,
+    target: Target,
+    r: Req<'_>,
+    reset: &AtomicBool,
+    log: &impl Fn(&'static str, u16, Option<String>),
+) -> Response<Body> {
+    let (fault, canned) = match faults_for(shared, target, &r) {
+        Ok(found) => found,
+        Err(e) => {
+            let reply = provider_error(target, 400, &format!("X-Sandbox-Fault: {e}"));
+            log(provider_name(target), 400, None);
+            return response(reply, None);
+        }
+    };
+    if let Some(f) = fault
+        && !f.latency.is_zero()
+    {
+        tokio::time::sleep(f.latency).await;
+    }
+    let fault_text = fault.map(|f| f.to_string());
+    let signing = fault
+        .and_then(|f| f.action)
+        .filter(|a| matches!(a, Action::Unsigned | Action::BadSignature));
+    if let Some(canned) = canned {
+        log(provider_name(target), canned.status, Some(format!("canned {}", canned.status)));
+        return canned_response(canned);
+    }
+    if fault.and_then(|f| f.action) == Some(Action::Silence) {
+        log(provider_name(target), 0, fault_text);
+        // Never answers; the connection closes when the client gives up.
+        return std::future::pending().await;
+    }
+    if let Some(action) = fault.and_then(|f| f.action).filter(|_| signing.is_none()) {
+        let (reply, cut) = fault_reply(target, action);
+        let status = if cut == Some(true) { 0 } else { reply.status };
+        if cut == Some(true) {
+            reset.store(true, Ordering::SeqCst);
+        }
+        log(provider_name(target), status, fault_text);
+        return response(reply, cut);
+    }
+    let reply = match target {
+        Target::Vlens => vlens::handle(shared, &r),
+        Target::Vrplatform => vrplatform::handle(shared, &r),
+        Target::Bunq | Target::Any => bunq::handle(shared, &r),
+    };
+    let reply = match signing {
+        Some(action) if target == Target::Bunq => bunq::resign(shared, reply, action),
+        _ => reply,
+    };
+    log(provider_name(target), reply.status, fault_text);
+    response(reply, None)
 }
 
 #[allow(clippy::too_many_arguments)]

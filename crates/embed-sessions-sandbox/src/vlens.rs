@@ -275,37 +275,10 @@ fn create_session(
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_i64).collect())
         .unwrap_or_default();
-    let mut fields = Vec::new();
-    if let Some(values) = input["RequestFieldsValues"].as_object() {
-        for (type_id, map) in values {
-            if type_id.parse::<i64>().is_err() {
-                return error(
-                    400,
-                    400,
-                    &format!(
-                        "field `SessionInput.RequestFieldsValues.{type_id}`: keys are contract type ids such as \"414\""
-                    ),
-                );
-            }
-            for (key, value) in map.as_object().into_iter().flatten() {
-                if type_id == "414" && !TEMPLATE_414_KEYS.contains(&key.as_str()) {
-                    return error(
-                        400,
-                        400,
-                        &format!(
-                            "field `SessionInput.RequestFieldsValues.414.{key}`: not a field of \
-                             request type 414 (see GetBusinessRequestTypeTemplateFields)"
-                        ),
-                    );
-                }
-                fields.push((
-                    type_id.clone(),
-                    key.clone(),
-                    value.as_str().unwrap_or_default().into(),
-                ));
-            }
-        }
-    }
+    let fields = match prefilled_fields(input) {
+        Ok(f) => f,
+        Err(reply) => return reply,
+    };
     let token = token("session");
     state.recorder.secret(&token);
     state.vlens.sessions.insert(
@@ -313,6 +286,37 @@ fn create_session(
         IssuedSession { user: user.to_string(), kind, issued_at: now, contract_types, fields, by },
     );
     ok(json!(token))
+}
+
+/// An invitation's pre-filled values (`RequestFieldsValues`: contract type id -> field key ->
+/// value), checked against the known templates.
+fn prefilled_fields(input: &Value) -> Result<Vec<(String, String, String)>, Reply> {
+    let mut fields = Vec::new();
+    for (type_id, map) in input["RequestFieldsValues"].as_object().into_iter().flatten() {
+        if type_id.parse::<i64>().is_err() {
+            return Err(error(
+                400,
+                400,
+                &format!(
+                    "field `SessionInput.RequestFieldsValues.{type_id}`: keys are contract type ids such as \"414\""
+                ),
+            ));
+        }
+        for (key, value) in map.as_object().into_iter().flatten() {
+            if type_id == "414" && !TEMPLATE_414_KEYS.contains(&key.as_str()) {
+                return Err(error(
+                    400,
+                    400,
+                    &format!(
+                        "field `SessionInput.RequestFieldsValues.414.{key}`: not a field of \
+                         request type 414 (see GetBusinessRequestTypeTemplateFields)"
+                    ),
+                ));
+            }
+            fields.push((type_id.clone(), key.clone(), value.as_str().unwrap_or_default().into()));
+        }
+    }
+    Ok(fields)
 }
 
 /// The keys of request type 414's template (what invitations may pre-fill).

@@ -38,6 +38,7 @@
 
 #![warn(missing_docs)]
 
+#[macro_use]
 pub mod core;
 
 #[cfg(feature = "bunq")]

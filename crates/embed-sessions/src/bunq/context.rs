@@ -86,6 +86,19 @@ impl BunqClient {
         self.hook(Some(auth.clone()), Some(inst.key.clone()), Some(&inst.server_key))
     }
 
+    /// Runs one operation through the core, with bunq's error bodies mapped to its reasons.
+    pub(super) async fn run<'a, T, U, Fut>(
+        &'a self,
+        call: Call<'_>,
+        send: impl FnOnce(&'a raw::Client) -> Fut,
+        open: impl FnOnce(ResponseValue<T>) -> Result<U, Error>,
+    ) -> Result<U, Error>
+    where
+        Fut: Future<Output = Result<ResponseValue<T>, raw::Error<types::BunqError>>>,
+    {
+        self.inner.core.call(call, send, api_error, open).await
+    }
+
     /// `POST /installation` with a fresh RSA-2048 key pair.
     async fn install(&self) -> Result<Installation, Error> {
         let key = tokio::task::spawn_blocking(KeyPair::generate).await.map_err(|e| {
@@ -97,12 +110,9 @@ impl BunqClient {
             types::InstallationCreate { client_public_key: key.public_key_pem().to_string() };
         let hook = self.hook(None, None, None)?;
         let (id, token, server_key) = self
-            .inner
-            .core
-            .call(
+            .run(
                 Call::new(CREATE_INSTALLATION).hook(hook),
                 |c| c.create_installation().body(body).send(),
-                api_error,
                 |out| parse_installation(out.into_inner()),
             )
             .await?;
@@ -118,13 +128,12 @@ impl BunqClient {
             secret: api_key.expose().to_string(),
         };
         let hook = self.installed_hook(&inst.token, inst)?;
+        let secrets = [api_key];
+        let call = Call::new(CREATE_DEVICE_SERVER).hook(hook).body_secrets(&secrets);
         let id = self
-            .inner
-            .core
-            .call(
-                Call::new(CREATE_DEVICE_SERVER).hook(hook).body_secrets(&[api_key]),
+            .run(
+                call,
                 |c| c.create_device_server().body(body).send(),
-                api_error,
                 |out| {
                     let first = out.into_inner().response.into_iter().next();
                     first.map(|types::DeviceServerItem::Id(i)| i.id).ok_or_else(|| {
@@ -152,11 +161,13 @@ impl BunqClient {
             core.policy().clone().default_retry_after_429(Some(self.inner.limiter.interval()));
         let body = types::SessionServerCreate { secret: api_key.expose().to_string() };
         let created_at = Utc::now();
-        let session = core
-            .call(
-                Call::new(CREATE_SESSION_SERVER).hook(hook).policy(policy).body_secrets(&[api_key]),
+        let secrets = [api_key];
+        let call =
+            Call::new(CREATE_SESSION_SERVER).hook(hook).policy(policy).body_secrets(&secrets);
+        let session = self
+            .run(
+                call,
                 |c| c.create_session_server().body(body).send(),
-                api_error,
                 |out| BunqSession::from_response(out.into_inner(), created_at),
             )
             .await?;
@@ -589,16 +600,8 @@ impl BunqContext {
         let client = &self.inner.client;
         let hook = client.installed_hook(session.token(), &self.inner.installation)?;
         let id = session.id();
-        client
-            .inner
-            .core
-            .call(
-                Call::new(DELETE_SESSION).hook(hook),
-                |c| c.delete_session().item_id(id).send(),
-                api_error,
-                |_| Ok(()),
-            )
-            .await?;
+        let call = Call::new(DELETE_SESSION).hook(hook);
+        client.run(call, |c| c.delete_session().item_id(id).send(), |_| Ok(())).await?;
         *current = None;
         self.save_with(None).await
     }
@@ -626,48 +629,35 @@ impl BunqContext {
 
     /// Runs a generated operation in this context: `send` gets a generated client whose
     /// requests are signed and authenticated with the session, and the session's user id.
-    /// Retried on connection failures and 429 only (see [`call_idempotent`]); a 401 renews
-    /// the session once and calls `send` again. Send the request in the future `send`
-    /// returns: the signing and the session travel with that future, so a request sent from a
-    /// task spawned inside it is not sent at all (the generated client sees an undocumented
-    /// status 599).
+    /// An operation given by its id alone is retried on connection failures and 429 only;
+    /// [`Operation::idempotent`] marks one safe to repeat (also retried after timeouts and
+    /// 502-504). A 401 renews the session once and calls `send` again. Send the request in the
+    /// future `send` returns: the signing and the session travel with that future, so a
+    /// request sent from a task spawned inside it is not sent at all (the generated client
+    /// sees an undocumented status 599).
     ///
     /// ```no_run
     /// # async fn demo(ctx: embed_sessions::bunq::BunqContext) -> Result<(), embed_sessions::Error> {
+    /// use embed_sessions::bunq::Operation;
     /// let out = ctx
-    ///     .call("list_notification_filter_push", |c, user_id| async move {
+    ///     .call(Operation::idempotent("list_notification_filter_push"), |c, user_id| async move {
     ///         c.list_notification_filter_push().user_id(user_id).count(200u64).send().await
     ///     })
     ///     .await?;
     /// println!("{} push filters", out.into_inner().response.len());
     /// # Ok(()) }
     /// ```
-    ///
-    /// [`call_idempotent`]: Self::call_idempotent
     pub async fn call<T, F, Fut>(
         &self,
-        operation: &'static str,
+        operation: impl Into<Operation>,
         send: F,
     ) -> Result<ResponseValue<T>, Error>
     where
         F: Fn(raw::Client, i64) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, raw::Error<types::BunqError>>>,
     {
-        self.session_call(operation, Some(false), send).await
-    }
-
-    /// Like [`call`](Self::call), for an operation that is safe to repeat (a GET, a PUT, a
-    /// replace-all POST): also retried after timeouts and 502-504.
-    pub async fn call_idempotent<T, F, Fut>(
-        &self,
-        operation: &'static str,
-        send: F,
-    ) -> Result<ResponseValue<T>, Error>
-    where
-        F: Fn(raw::Client, i64) -> Fut,
-        Fut: Future<Output = Result<ResponseValue<T>, raw::Error<types::BunqError>>>,
-    {
-        self.session_call(operation, Some(true), send).await
+        let op = operation.into();
+        self.session_call(op.id, Some(op.retry_safe), send).await
     }
 
     /// Runs `send` with a generated client (a copy of the client's, with the core's
@@ -695,7 +685,7 @@ impl BunqContext {
                 None => call,
             };
             let user_id = session.user_id();
-            client.inner.core.call(call, |c| send(c.clone(), user_id), api_error, Ok).await
+            client.run(call, |c| send(c.clone(), user_id), Ok).await
         };
         let renew = |_| async {
             tracing::debug!(operation = op, "bunq: 401; renewing the session once");
@@ -706,6 +696,45 @@ impl BunqContext {
             Ok(())
         };
         renew_once_on_401(attempt, renew).await
+    }
+}
+
+/// An operation run by [`BunqContext::call`]: its id (the generated method's name, for
+/// errors and traces) and whether it may be repeated after a failure that leaves its effect
+/// uncertain (a timeout, a cut body, 502-504). A bare `&'static str` converts to
+/// [`Operation::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    id: &'static str,
+    retry_safe: bool,
+}
+
+impl Operation {
+    /// An operation not repeated after an uncertain failure (only after connection failures
+    /// and 429, when nothing was processed).
+    pub const fn new(id: &'static str) -> Self {
+        Self { id, retry_safe: false }
+    }
+
+    /// An operation safe to repeat (a GET, a PUT, a replace-all POST).
+    pub const fn idempotent(id: &'static str) -> Self {
+        Self { id, retry_safe: true }
+    }
+
+    /// The operation id.
+    pub const fn id(&self) -> &'static str {
+        self.id
+    }
+
+    /// Whether it is repeated after an uncertain failure.
+    pub const fn is_idempotent(&self) -> bool {
+        self.retry_safe
+    }
+}
+
+impl From<&'static str> for Operation {
+    fn from(id: &'static str) -> Self {
+        Self::new(id)
     }
 }
 

@@ -82,7 +82,7 @@ use std::time::Duration;
 /// The generated bunq client (`bunq-client`), for everything the wrappers do not cover; run
 /// its operations signed and with session renewal through [`BunqContext::call`].
 pub use bunq_client as raw;
-pub use context::{BunqContext, ContextBuilder};
+pub use context::{BunqContext, ContextBuilder, Operation};
 pub use limiter::SessionRateLimit;
 pub use partner::{Provision, ProvisionPoll, ReadyProvision};
 pub use reason::BunqReason;
@@ -114,11 +114,6 @@ pub const RENEW_MARGIN: Duration = Duration::from_secs(30);
 /// Default `description` of a registered device.
 pub const DEFAULT_DEVICE_DESCRIPTION: &str = "embed-sessions";
 
-const CREATE_INSTALLATION: &str = "create_installation";
-const CREATE_DEVICE_SERVER: &str = "create_device_server";
-const CREATE_SESSION_SERVER: &str = "create_session_server";
-const CREATE_USER_PROVISION: &str = "create_partner_user_provision";
-
 /// The bunq provider: its [`Descriptor`] and reason, and the marker that types its
 /// configuration (`Config::builder(Bunq)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +134,12 @@ impl Provider for Bunq {
             ]);
     type Reason = Reason;
 }
+
+/// The operations the descriptor marks as not safe to repeat.
+const CREATE_INSTALLATION: &str = "create_installation";
+const CREATE_DEVICE_SERVER: &str = "create_device_server";
+const CREATE_SESSION_SERVER: &str = "create_session_server";
+const CREATE_USER_PROVISION: &str = "create_partner_user_provision";
 
 /// A [`Config`] for bunq.
 pub type BunqConfig = Config<Bunq>;
@@ -226,7 +227,7 @@ pub struct BunqClient {
     inner: Arc<ClientInner>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct ClientInner {
     core: Arc<Core<raw::Client>>,
     environment: Environment,
@@ -239,16 +240,7 @@ struct ClientInner {
 
 impl fmt::Debug for BunqClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let i = &self.inner;
-        f.debug_struct("BunqClient")
-            .field("core", &i.core)
-            .field("environment", &i.environment)
-            .field("device_description", &i.device_description)
-            .field("permitted_ips", &i.permitted_ips)
-            .field("check_server_signatures", &i.check_server_signatures)
-            .field("rate_limit", &i.rate_limit)
-            .field("session_interval", &i.limiter.interval())
-            .finish()
+        f.debug_tuple("BunqClient").field(&self.inner).finish()
     }
 }
 

@@ -192,24 +192,25 @@ mod tests {
 
     #[test]
     fn documented_reasons_are_recognised() {
+        use BunqReason::*;
         let cases = [
-            (466, "Request signature is required.", BunqReason::SignatureRequired),
-            (400, "The request signature is invalid.", BunqReason::SignatureInvalid),
-            (401, "Insufficient authorisation.", BunqReason::InsufficientAuthorisation),
-            (401, "Insufficient authentication.", BunqReason::InsufficientAuthorisation),
+            (SignatureRequired, 466, "Request signature is required."),
+            (SignatureInvalid, 400, "The request signature is invalid."),
+            (InsufficientAuthorisation, 401, "Insufficient authorisation."),
+            (InsufficientAuthorisation, 401, "Insufficient authentication."),
             (
+                CredentialsIncorrect,
                 400,
                 "User credentials are incorrect. Incorrect API key or IP address.",
-                BunqReason::CredentialsIncorrect,
             ),
-            (490, "Something about the user.", BunqReason::UserError),
-            (491, "Maintenance.", BunqReason::Maintenance),
-            (429, "Too many requests.", BunqReason::RateLimited),
-            (400, "Field x is required.", BunqReason::BadRequest),
-            (404, "Not found.", BunqReason::NotFound),
-            (418, "?", BunqReason::Other),
+            (UserError, 490, "Something about the user."),
+            (Maintenance, 491, "Maintenance."),
+            (RateLimited, 429, "Too many requests."),
+            (BadRequest, 400, "Field x is required."),
+            (NotFound, 404, "Not found."),
+            (Other, 418, "?"),
         ];
-        for (status, text, want) in cases {
+        for (want, status, text) in cases {
             let api = api_error(status, &HeaderMap::new(), body(&[text]));
             assert_eq!(api.reason.get::<BunqReason>(), Some(&want), "{status} {text}");
             assert_eq!(api.message.as_deref(), Some(text));

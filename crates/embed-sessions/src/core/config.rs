@@ -146,17 +146,31 @@ impl Settings {
 impl<P: Provider> fmt::Debug for Config<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.settings;
-        f.debug_struct("Config")
-            .field("provider", &s.descriptor.name())
-            .field("api_key", &s.api_key)
-            .field("base_url", &s.base_url)
-            .field("connect_timeout", &s.connect_timeout)
-            .field("timeout", &s.timeout)
-            .field("user_agent", &s.user_agent)
-            .field("retry", &s.retry)
-            .field("max_body_bytes", &s.max_body_bytes)
-            .finish_non_exhaustive()
+        let timeouts = [s.connect_timeout, s.timeout];
+        let name = s.descriptor.name();
+        debug_settings(f, "Config", name, s.api_key.as_ref(), Some(&s.base_url), timeouts, &s.retry)
     }
+}
+
+/// What `Config` and `ConfigBuilder` show in `Debug` (the API key through `Secret`'s
+/// redacted form; the user agent, body limit and HTTP client are left out).
+fn debug_settings(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    provider: &str,
+    api_key: Option<&Secret>,
+    base_url: Option<&String>,
+    [connect_timeout, timeout]: [Duration; 2],
+    retry: &Option<RetryPolicy>,
+) -> fmt::Result {
+    f.debug_struct(name)
+        .field("provider", &provider)
+        .field("api_key", &api_key)
+        .field("base_url", &base_url)
+        .field("connect_timeout", &connect_timeout)
+        .field("timeout", &timeout)
+        .field("retry", retry)
+        .finish_non_exhaustive()
 }
 
 /// Builder of a [`Config`]; every setting has a finite default.
@@ -175,14 +189,10 @@ pub struct ConfigBuilder<P: Provider> {
 
 impl<P: Provider> fmt::Debug for ConfigBuilder<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConfigBuilder")
-            .field("provider", &P::DESCRIPTOR.name())
-            .field("api_key", &self.api_key)
-            .field("base_url", &self.base_url)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .finish_non_exhaustive()
+        let timeouts = [self.connect_timeout, self.timeout];
+        let (name, key, url) =
+            (P::DESCRIPTOR.name(), self.api_key.as_ref(), self.base_url.as_ref());
+        debug_settings(f, "ConfigBuilder", name, key, url, timeouts, &self.retry)
     }
 }
 
@@ -223,16 +233,13 @@ impl<P: Provider> ConfigBuilder<P> {
         self
     }
 
-    /// Connect timeout (default 5 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// Total timeout of one attempt, body included (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+    setters! {
+        /// Connect timeout (default 5 s).
+        connect_timeout: Duration,
+        /// Total timeout of one attempt, body included (default 30 s).
+        timeout: Duration,
+        /// Largest response body accepted (default 2 MiB); a larger one is an error.
+        max_body_bytes: usize,
     }
 
     /// User agent (default `embed-sessions/<version>`).
@@ -245,12 +252,6 @@ impl<P: Provider> ConfigBuilder<P> {
     /// provider's documented one; [`RetryPolicy::none`] turns retries off). Used as given.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = Some(policy);
-        self
-    }
-
-    /// Largest response body accepted (default 2 MiB); a larger one is an error.
-    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
-        self.max_body_bytes = bytes;
         self
     }
 

@@ -7,6 +7,21 @@
 //! `ARCHITECTURE.md`, and `tests/fourth_provider.rs`, which adds one without touching this
 //! module.
 
+/// Builder setters that store their argument as it is (`self.field = value; self`), each with
+/// its doc comment: `setters! { /// Doc. connect_timeout: Duration, ... }`. A setter that
+/// converts or checks its argument is written out.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            pub fn $field(mut self, $field: $ty) -> Self {
+                self.$field = $field;
+                self
+            }
+        )*
+    };
+}
+
 pub(crate) mod config;
 pub(crate) mod error;
 mod provider;

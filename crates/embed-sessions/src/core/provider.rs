@@ -195,7 +195,7 @@ pub struct Reason(Arc<dyn DynReason>);
 
 /// The reason of a rejection no provider reason describes.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Unmatched;
+pub(crate) struct Unmatched;
 
 impl fmt::Display for Unmatched {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

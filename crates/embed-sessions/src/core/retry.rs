@@ -54,35 +54,18 @@ impl RetryPolicy {
         self
     }
 
-    /// Backoff before the second attempt; doubled for each further attempt.
-    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
-        self.initial_backoff = backoff;
-        self
-    }
-
-    /// Cap on the exponential backoff.
-    pub fn max_backoff(mut self, cap: Duration) -> Self {
-        self.max_backoff = cap;
-        self
-    }
-
-    /// Randomise each backoff in `[backoff/2, backoff]` (on by default).
-    pub fn jitter(mut self, on: bool) -> Self {
-        self.jitter = on;
-        self
-    }
-
-    /// Longest `Retry-After` honoured; a longer one ends the retries with the error.
-    pub fn max_retry_after(mut self, cap: Duration) -> Self {
-        self.max_retry_after = cap;
-        self
-    }
-
-    /// Wait used for a 429 without `Retry-After` (for a provider that documents a fixed
-    /// window and sends no header); `None` means the normal backoff.
-    pub fn default_retry_after_429(mut self, wait: Option<Duration>) -> Self {
-        self.default_retry_after_429 = wait;
-        self
+    setters! {
+        /// Backoff before the second attempt; doubled for each further attempt.
+        initial_backoff: Duration,
+        /// Cap on the exponential backoff.
+        max_backoff: Duration,
+        /// Randomise each backoff in `[backoff/2, backoff]` (on by default).
+        jitter: bool,
+        /// Longest `Retry-After` honoured; a longer one ends the retries with the error.
+        max_retry_after: Duration,
+        /// Wait used for a 429 without `Retry-After` (for a provider that documents a fixed
+        /// window and sends no header); `None` means the normal backoff.
+        default_retry_after_429: Option<Duration>,
     }
 
     /// Total attempts, the first one included.

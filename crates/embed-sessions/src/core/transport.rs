@@ -642,7 +642,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::core::{ProviderReason, Reason};
+    use crate::core::Reason;
 
     /// A provider for these tests: `create_op` is not safe to repeat.
     struct Test;
@@ -651,26 +651,8 @@ mod tests {
         const DESCRIPTOR: &'static Descriptor =
             &Descriptor::new("test", "TEST_API_KEY", "TEST_BASE_URL", "https://api.test.invalid")
                 .with_not_safe_to_repeat(&["create_op"]);
-        type Reason = TestReason;
-    }
-
-    #[derive(Debug, PartialEq)]
-    struct TestReason;
-
-    impl std::fmt::Display for TestReason {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("rejected")
-        }
-    }
-
-    impl ProviderReason for TestReason {
-        fn from_response(_: u16, _: Option<&str>, _: Option<&str>) -> Self {
-            TestReason
-        }
-
-        fn hint(&self) -> Option<&'static str> {
-            None
-        }
+        // No typed reasons: every rejection is `Reason::other()`.
+        type Reason = crate::core::provider::Unmatched;
     }
 
     /// What a generated client holds.

@@ -28,7 +28,7 @@ const MAX_LIFETIME: i64 = 366 * 86_400;
 /// let creds = AdminCredentials::new("acme", "admin@acme.test", "hunter2");
 /// assert!(!format!("{creds:?}").contains("hunter2"));
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AdminCredentials {
     tenancy_name: String,
     username: String,
@@ -80,16 +80,6 @@ impl AdminCredentials {
         check("tenancy_name", &self.tenancy_name, 256)?;
         check("username", &self.username, 256)?;
         check("password", self.password.expose(), 32)
-    }
-}
-
-impl fmt::Debug for AdminCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AdminCredentials")
-            .field("tenancy_name", &self.tenancy_name)
-            .field("username", &self.username)
-            .field("password", &self.password)
-            .finish()
     }
 }
 

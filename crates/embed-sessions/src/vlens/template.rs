@@ -4,9 +4,9 @@ use super::types;
 use crate::core::error::Error;
 
 /// A contract (business request) type and its fields. Serializes in camelCase.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct TemplateFields {
     /// The request type id.
     pub id: Option<i64>,

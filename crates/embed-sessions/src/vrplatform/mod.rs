@@ -441,22 +441,13 @@ enum TeamAuth<'t> {
 ///
 /// `sub` must be non-empty text and `tenant_id` a UUID; both are checked before anything is
 /// sent, and the error names the field (`sub`, `tenantId`).
+#[derive(Debug)]
 #[must_use = "call `send` to issue the session"]
 pub struct EmbedSessionBuilder<'a> {
     client: &'a VrPlatformClient,
     sub: Option<String>,
     tenant_id: Option<String>,
     auto_provision: bool,
-}
-
-impl fmt::Debug for EmbedSessionBuilder<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EmbedSessionBuilder")
-            .field("sub", &self.sub)
-            .field("tenant_id", &self.tenant_id)
-            .field("auto_provision", &self.auto_provision)
-            .finish_non_exhaustive()
-    }
 }
 
 impl EmbedSessionBuilder<'_> {
@@ -475,12 +466,11 @@ impl EmbedSessionBuilder<'_> {
         self
     }
 
-    /// Creates the user on first access (`?autoProvision=true`). Off by default: the query
-    /// parameter is then not sent, and an unknown user is
-    /// [`VrPlatformReason::UnknownUser`].
-    pub fn auto_provision(mut self, on: bool) -> Self {
-        self.auto_provision = on;
-        self
+    setters! {
+        /// Creates the user on first access (`?autoProvision=true`). Off by default: the
+        /// query parameter is then not sent, and an unknown user is
+        /// [`VrPlatformReason::UnknownUser`].
+        auto_provision: bool,
     }
 
     /// Validates the input (nothing is sent when it is invalid) and issues the session.
