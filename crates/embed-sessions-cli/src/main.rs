@@ -55,6 +55,23 @@ pub struct Global {
     /// No logging on stderr except the error line.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Share state with the other instances through Redis at URL (else
+    /// EMBED_SESSIONS_REDIS_URL): bunq's --context is then a context name in Redis. Keys are
+    /// prefixed with EMBED_SESSIONS_REDIS_PREFIX (default `embed-sessions:`); values are
+    /// sealed with EMBED_SESSIONS_STORE_KEY (base64 of 32 bytes, required with Redis).
+    #[arg(long, global = true, value_name = "URL")]
+    pub redis: Option<String>,
+}
+
+impl Global {
+    /// The Redis URL from `--redis` or EMBED_SESSIONS_REDIS_URL, if any.
+    pub fn redis_url(&self) -> Option<String> {
+        self.redis.clone().filter(|u| !u.trim().is_empty()).or_else(|| {
+            std::env::var(embed_sessions::fleet::REDIS_URL_VAR)
+                .ok()
+                .filter(|u| !u.trim().is_empty())
+        })
+    }
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {

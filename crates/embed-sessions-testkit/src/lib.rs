@@ -6,6 +6,8 @@
 //! - [`process`]: `embed-sessions sandbox` as a child process, and the CLI pointed at it.
 //! - [`docs`]: the provider doc fixtures under `tests/fixtures/docs/` and spec walkers.
 //! - [`logs`]: one global `tracing` capture.
+//! - [`redis`]: the test Redis (`EMBED_SESSIONS_TEST_REDIS`), unique prefixes, a Redis server of
+//!   a test's own (to stop and restart), a scan of what a test wrote.
 //! - [`TempDir`]: a directory removed when dropped.
 
 #![warn(missing_docs)]
@@ -14,6 +16,7 @@ pub mod bunq;
 pub mod docs;
 pub mod logs;
 pub mod process;
+pub mod redis;
 pub mod sandbox;
 
 pub use docs::{

@@ -43,6 +43,8 @@ pub mod core;
 
 #[cfg(feature = "bunq")]
 pub mod bunq;
+#[cfg(feature = "redis")]
+pub mod fleet;
 #[cfg(feature = "vlens")]
 pub mod vlens;
 #[cfg(feature = "vrplatform")]

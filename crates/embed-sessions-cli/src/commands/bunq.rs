@@ -5,7 +5,11 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use embed_sessions::bunq::Bunq;
-use embed_sessions::bunq::{BunqClient, BunqContext, FileStore, ProvisionPoll, SANDBOX_URL, raw};
+use embed_sessions::bunq::{
+    BunqClient, BunqContext, ContextStore, FileStore, ProvisionPoll, RedisContextStore,
+    SANDBOX_URL, raw,
+};
+use embed_sessions::fleet::{DEFAULT_PREFIX, Fleet, REDIS_PREFIX_VAR, StoreKey};
 use embed_sessions::{Config, Error, Provider, RetryPolicy};
 use serde_json::{Value, json};
 
@@ -21,7 +25,8 @@ pub enum Cmd {
         after_help = "Example:\n  BUNQ_API_KEY=sandbox_... embed-sessions bunq session --context ./bunq.json --sandbox"
     )]
     Session {
-        /// The context file (JSON, mode 0600; created when missing).
+        /// The context file (JSON, mode 0600; created when missing); with --redis, the
+        /// context's name in Redis.
         #[arg(long, value_name = "FILE")]
         context: PathBuf,
         /// Device description registered with bunq.
@@ -38,7 +43,8 @@ pub enum Cmd {
         after_help = "Example:\n  embed-sessions bunq provision --context ./partner.json --email new@example.com --phone +31612345678 \\\n    --external-id 4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a --wait 300"
     )]
     Provision {
-        /// The partner's context file.
+        /// The partner's context file; with --redis, the partner context's name in Redis
+        /// (the user's is stored as `<NAME>.user-<UUID>`).
         #[arg(long, value_name = "FILE")]
         context: PathBuf,
         /// The user's email address.
@@ -93,8 +99,45 @@ fn client(global: &Global, sandbox: bool, description: Option<&str>) -> Result<B
     })
 }
 
-async fn open(client: &BunqClient, path: &Path) -> Result<BunqContext, Error> {
-    client.context().store(FileStore::new(path)).send().await
+/// Where contexts are kept: files, or Redis (`--redis` / EMBED_SESSIONS_REDIS_URL).
+enum Stores {
+    Files,
+    Redis(Fleet),
+}
+
+impl Stores {
+    async fn new(global: &Global) -> Result<Self, Error> {
+        let Some(url) = global.redis_url() else { return Ok(Self::Files) };
+        let prefix = std::env::var(REDIS_PREFIX_VAR).unwrap_or_else(|_| DEFAULT_PREFIX.into());
+        let key = StoreKey::from_env()?;
+        Ok(Self::Redis(Fleet::connect(&url, &prefix, key).await?))
+    }
+
+    /// The store of the context `context` (a file path, or a name in Redis).
+    fn store(&self, context: &Path) -> Result<Box<dyn ContextStore>, Error> {
+        Ok(match self {
+            Self::Files => Box::new(FileStore::new(context)),
+            Self::Redis(fleet) => {
+                let name = context.to_str().ok_or_else(|| {
+                    Error::invalid_input("context", "a context name in Redis is plain text")
+                })?;
+                Box::new(RedisContextStore::new(fleet, name)?)
+            }
+        })
+    }
+
+    /// Where a provisioned user's context goes: beside the partner's file, or under the
+    /// partner's name in Redis.
+    fn user_context(&self, partner: &Path, external_uuid: uuid::Uuid) -> PathBuf {
+        match self {
+            Self::Files => user_context_path(partner, external_uuid),
+            Self::Redis(_) => PathBuf::from(format!("{}.user-{external_uuid}", partner.display())),
+        }
+    }
+}
+
+async fn open(client: &BunqClient, stores: &Stores, context: &Path) -> Result<BunqContext, Error> {
+    client.context().store(stores.store(context)?).send().await
 }
 
 /// Runs a bunq subcommand.
@@ -102,7 +145,8 @@ pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
     match cmd {
         Cmd::Session { context, description, sandbox } => {
             let client = client(global, *sandbox, description.as_deref())?;
-            let ctx = open(&client, context).await?;
+            let stores = Stores::new(global).await?;
+            let ctx = open(&client, &stores, context).await?;
             let session = ctx.session().await?;
             Ok(json!({
                 "sessionId": session.id(),
@@ -118,7 +162,8 @@ pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
                 )
             })?;
             let client = client(global, *sandbox, None)?;
-            let partner = open(&client, context).await?;
+            let stores = Stores::new(global).await?;
+            let partner = open(&client, &stores, context).await?;
             let request = raw::types::PartnerUserProvisionCreate {
                 director_relation_provision_id: None,
                 email: email.clone(),
@@ -133,8 +178,8 @@ pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
             };
             let poll = ProvisionPoll::default().with_deadline(Duration::from_secs(*seconds));
             let ready = partner.wait_for_user_provision(provision.id(), poll).await?;
-            let user_path = user_context_path(context, external_uuid);
-            let user = client.open_provisioned_user(&ready, FileStore::new(&user_path)).await?;
+            let user_path = stores.user_context(context, external_uuid);
+            let user = client.open_provisioned_user(&ready, stores.store(&user_path)?).await?;
             let session = user.session().await?;
             let mut out = provision_json(ready.provision(), Some(&user_path))?;
             out["userId"] = json!(session.user_id());

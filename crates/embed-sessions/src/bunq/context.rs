@@ -378,15 +378,33 @@ impl<'a> ContextBuilder<'a> {
         let client = self.client;
         let origin =
             self.store.as_ref().map_or_else(|| "the bunq context".to_string(), |s| s.describe());
-        let stored = match &self.store {
+        let mut stored = match &self.store {
             Some(s) => s.load().await?,
             None => None,
         };
-        let parsed = match stored {
-            Some(stored) => self.check_key(parse_stored(client, stored, &origin)?, &origin)?,
-            None => self.start().await?,
-        };
-        finish(client, parsed, self.store).await
+        // A shared store: what is missing is made under its lease, by one instance at a time;
+        // once the lease is held the context is read again (another may have made it).
+        let mut lock = None;
+        if let Some(s) = &self.store
+            && !stored.as_ref().is_some_and(is_complete)
+        {
+            lock = s.lock().await?;
+            if lock.is_some() {
+                stored = s.load().await?;
+            }
+        }
+        let made = async {
+            let parsed = match stored {
+                Some(stored) => self.check_key(parse_stored(client, stored, &origin)?, &origin)?,
+                None => self.start().await?,
+            };
+            finish(client, parsed, self.store.clone()).await
+        }
+        .await;
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
+        made
     }
 
     /// A stored context, if it is for the key asked for, else the configured one
@@ -421,6 +439,16 @@ impl<'a> ContextBuilder<'a> {
         save_to(self.store.as_ref(), snapshot(client, &api_key, None, None, None)).await?;
         Ok(Parsed { api_key, installation: None, device_id: None, session: None })
     }
+}
+
+/// Whether a stored context needs no request: installed, registered, and a session with more
+/// than the renewal margin left.
+fn is_complete(stored: &StoredContext) -> bool {
+    stored.installation.is_some()
+        && stored.device_id.is_some()
+        && stored.session.as_ref().is_some_and(|s| {
+            chrono::Duration::from_std(RENEW_MARGIN).is_ok_and(|m| s.expires_at > Utc::now() + m)
+        })
 }
 
 /// Finishes a context: installation and device where missing (each saved), then a session.
@@ -474,6 +502,8 @@ struct ContextInner {
     /// Held across a renewal, so concurrent callers share one `/session-server` call.
     session: tokio::sync::Mutex<Option<BunqSession>>,
     store: Option<Arc<dyn ContextStore>>,
+    /// The last session token bunq refused (401): never taken back from a shared store.
+    rejected: std::sync::Mutex<Option<Secret>>,
 }
 
 impl fmt::Debug for BunqContext {
@@ -512,6 +542,7 @@ impl BunqContext {
                 device_id,
                 session: tokio::sync::Mutex::new(session),
                 store,
+                rejected: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -578,10 +609,72 @@ impl BunqContext {
     ) -> Result<BunqSession, Error> {
         tracing::debug!(why, "bunq: renewing the session");
         let i = &self.inner;
+        // A shared store: one renewal across the instances, under its lease; a session another
+        // instance opened meanwhile (for this installation, not the one being replaced) is used.
+        let lock = match &i.store {
+            Some(store) => store.lock().await?,
+            None => None,
+        };
+        let renewed = self.renew_under(current, why, lock.is_some()).await;
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
+        renewed
+    }
+
+    /// The renewal itself; `shared`: the store's lease is held.
+    async fn renew_under(
+        &self,
+        current: &mut Option<BunqSession>,
+        why: &'static str,
+        shared: bool,
+    ) -> Result<BunqSession, Error> {
+        let i = &self.inner;
+        // Read again under the lease in any case: it also brings the store's version up to
+        // date (after a Redis restart, none), so the save below is not refused as stale.
+        let stored = match (&i.store, shared) {
+            (Some(store), true) => store.load().await?,
+            _ => None,
+        };
+        if why != "requested"
+            && let Some(stored) = stored
+            && let Some(fresh) = self.adoptable(stored, current.as_ref())
+        {
+            tracing::debug!(
+                session_id = fresh.id(),
+                "bunq: using the session another instance opened"
+            );
+            *current = Some(fresh.clone());
+            return Ok(fresh);
+        }
         let session = i.client.open_session(&i.api_key, &i.installation).await?;
         *current = Some(session.clone());
         self.save_with(current.as_ref()).await?;
         Ok(session)
+    }
+
+    /// The stored session, when it belongs to this context's key and installation, has more
+    /// than the renewal margin left, and is neither the current one nor one that got a 401.
+    fn adoptable(
+        &self,
+        stored: StoredContext,
+        current: Option<&BunqSession>,
+    ) -> Option<BunqSession> {
+        let i = &self.inner;
+        let same_installation =
+            stored.installation.as_ref().is_some_and(|s| s.token == i.installation.token);
+        let s = stored.session?;
+        let rejected = i.rejected.lock().unwrap_or_else(|p| p.into_inner());
+        if stored.api_key != i.api_key
+            || !same_installation
+            || current.is_some_and(|c| *c.token() == s.token)
+            || rejected.as_ref() == Some(&s.token)
+        {
+            return None;
+        }
+        drop(rejected);
+        let session = BunqSession::restored(s.id, s.token, s.user, s.created_at, s.expires_at);
+        session.is_valid_for(RENEW_MARGIN, Utc::now()).then_some(session)
     }
 
     /// Forgets the session that got a 401, unless another caller already replaced it.
@@ -589,6 +682,7 @@ impl BunqContext {
         let mut current = self.inner.session.lock().await;
         if current.as_ref().is_some_and(|s| s.token() == failed) {
             *current = None;
+            *self.inner.rejected.lock().unwrap_or_else(|p| p.into_inner()) = Some(failed.clone());
         }
     }
 

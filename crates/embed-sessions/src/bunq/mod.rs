@@ -71,6 +71,8 @@ mod hook;
 mod limiter;
 mod partner;
 mod reason;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod session;
 mod store;
 
@@ -86,9 +88,12 @@ pub use context::{BunqContext, ContextBuilder, Operation};
 pub use limiter::SessionRateLimit;
 pub use partner::{Provision, ProvisionPoll, ReadyProvision};
 pub use reason::BunqReason;
+#[cfg(feature = "redis")]
+pub use redis_store::{DEFAULT_LEASE_TTL, DEFAULT_LEASE_WAIT, RedisContextStore};
 pub use session::{BunqSession, BunqUser, DEFAULT_SESSION_TIMEOUT_SECS, MAX_SESSION_TIMEOUT_SECS};
 pub use store::{
-    CONTEXT_FORMAT, ContextStore, FileStore, MAX_CONTEXT_FILE_BYTES, StoreFuture, StoredContext,
+    CONTEXT_FORMAT, ContextStore, FileStore, MAX_CONTEXT_FILE_BYTES, StoreFuture, StoreLock,
+    StoredContext,
 };
 
 use crate::core::{Config, Core, Descriptor, Error, Provider, RetryPolicy, Secret};

@@ -59,6 +59,68 @@ pub trait ContextStore: Send + Sync + 'static {
     fn save<'a>(&'a self, context: &'a StoredContext) -> StoreFuture<'a, ()>;
     /// Names the store in error messages (a file path, a key).
     fn describe(&self) -> String;
+
+    /// For a store several instances share: a lease held while installation, device
+    /// registration or a session renewal runs, so that one instance at a time does them; the
+    /// context is read again once it is held, and what another instance made is used. The
+    /// default (files, a store of one process): `None`, no coordination.
+    fn lock(&self) -> StoreFuture<'_, Option<StoreLock>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// A boxed store (chosen at run time: a file or Redis) is a store.
+impl<S: ContextStore + ?Sized> ContextStore for Box<S> {
+    fn load(&self) -> StoreFuture<'_, Option<StoredContext>> {
+        (**self).load()
+    }
+    fn save<'a>(&'a self, context: &'a StoredContext) -> StoreFuture<'a, ()> {
+        (**self).save(context)
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+    fn lock(&self) -> StoreFuture<'_, Option<StoreLock>> {
+        (**self).lock()
+    }
+}
+
+/// What [`ContextStore::lock`] hands out: the lease is held until [`StoreLock::release`] (or,
+/// as a fallback, until it is dropped).
+pub struct StoreLock {
+    release: Option<Release>,
+}
+
+type Release = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+impl StoreLock {
+    /// Wraps whatever holds the lease (dropping it must release the lease).
+    pub fn new(held: impl Send + Sync + 'static) -> Self {
+        Self::with_release(move || async move { drop(held) })
+    }
+
+    /// A lock released by an async step (a round trip to the shared store): `release` runs
+    /// in [`StoreLock::release`]; dropped without it, the lease is left to expire.
+    pub fn with_release<F, Fut>(release: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        Self { release: Some(Box::new(move || Box::pin(release()))) }
+    }
+
+    /// Releases the lease now.
+    pub async fn release(mut self) {
+        if let Some(release) = self.release.take() {
+            release().await;
+        }
+    }
+}
+
+impl fmt::Debug for StoreLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StoreLock")
+    }
 }
 
 /// A snapshot of a bunq context: environment, API key, installation (key pair, installation

@@ -342,7 +342,7 @@ pub fn validate_base_url(provider: &str, raw: &str) -> Result<String, Error> {
 
 /// `raw` with anything that looks like credentials in its authority (`user:password@`)
 /// replaced, for error messages: the URL may not even parse, so this works on the text.
-fn without_userinfo(raw: &str) -> String {
+pub(crate) fn without_userinfo(raw: &str) -> String {
     let (scheme, rest) = match raw.find("://") {
         Some(i) => (&raw[..i + 3], &raw[i + 3..]),
         None => ("", raw),
