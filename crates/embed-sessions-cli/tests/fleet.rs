@@ -167,3 +167,33 @@ fn redis_unreachable_or_no_store_key_is_a_clear_error_and_nothing_is_sent() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("context"), "{stderr}");
 }
+
+#[test]
+fn a_second_process_gets_the_vrplatform_session_from_redis_without_an_upstream_call() {
+    let fleet = Fleet::new("vrp");
+    let run = || {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["vrplatform", "session", "--sub", "fleet-user", "--tenant"])
+            .arg("4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a")
+            .arg("--auto-provision")
+            .env("VRPLATFORM_API_KEY", "fleet-provider-key")
+            .env("VRPLATFORM_BASE_URL", &fleet.sandbox.urls().vrplatform)
+            .env("EMBED_SESSIONS_REDIS_URL", &fleet.redis)
+            .env("EMBED_SESSIONS_REDIS_PREFIX", &fleet.prefix)
+            .env("EMBED_SESSIONS_STORE_KEY", &fleet.store_key)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        finish(cmd.spawn().unwrap())
+    };
+    let (code, first, stderr) = run();
+    assert_eq!(code, 0, "{stderr}");
+    let (code, second, stderr) = run();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(first["accessToken"], second["accessToken"], "the same session");
+    let upstream = fleet.sandbox.requests().iter().filter(|r| r.provider == "vrplatform").count();
+    assert_eq!(upstream, 1, "the second process made no upstream call");
+    let token = first["accessToken"].as_str().unwrap();
+    for (key, values) in scan(&fleet.redis, &fleet.prefix) {
+        assert!(values.iter().all(|v| !v.contains(token)), "{key} holds the token in the clear");
+    }
+}

@@ -77,7 +77,11 @@ async fn an_expired_session_is_renewed_once_across_instances() {
     let (r1, r2) = tokio::join!(one.notification_filters_url(), two.notification_filters_url());
     r1.unwrap();
     r2.unwrap();
-    assert_eq!(bunq_hits(&sandbox, "POST /session-server"), 2, "one creation, one renewal");
+    let seen: Vec<_> = embed_sessions_testkit::sandbox::bunq_requests(&sandbox, "POST /session-server")
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(seen.len(), 2, "one creation, one renewal: {seen:?} {:?}", sandbox.requests().iter().map(|r| (r.method.clone(), r.path.clone(), r.status)).collect::<Vec<_>>());
     assert_eq!(one.session().await.unwrap().id(), two.session().await.unwrap().id());
     clear(&url, &prefix);
 }
@@ -116,4 +120,85 @@ async fn redis_lost_mid_call_is_a_typed_error_and_after_a_restart_calls_succeed(
     let restored = client(&sandbox).restore(stored).unwrap();
     assert_eq!(restored.session().await.unwrap().id(), renewed.id());
     assert!(ctx.notification_filters_url().await.is_ok());
+}
+
+/// What a worker process of [`twenty_tasks_in_four_processes_make_one_upstream_call`] reads.
+const WORKER: &str = "ES_FLEET_TEST_WORKER";
+const TENANT: &str = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
+
+/// 5 tasks asking the shared VRPlatform cache for one session at once; prints a digest of each
+/// token (never the token).
+async fn vrplatform_worker(base: String, redis: String, prefix: String, key: String) {
+    use embed_sessions::vrplatform::{
+        SessionCache, UserProvisioning, VrPlatform, VrPlatformClient,
+    };
+    let config =
+        Config::builder(VrPlatform).api_key("fleet-provider-key").base_url(base).build().unwrap();
+    let client = VrPlatformClient::new(config).unwrap();
+    let cache = SessionCache::builder(client).shared(&fleet(&redis, &prefix, &key).await).build();
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                let s = cache.get("fleet-user", TENANT, UserProvisioning::AutoProvision).await;
+                Fleet::digest(&[s.unwrap().token().expose()])
+            })
+        })
+        .collect();
+    for t in tasks {
+        println!("token-digest {}", t.await.unwrap());
+    }
+}
+
+#[test]
+fn twenty_tasks_in_four_processes_make_one_upstream_call() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    if let Ok(args) = std::env::var(WORKER) {
+        // A worker: this same test binary, started by the test below.
+        let mut parts = args.split('\n').map(str::to_string);
+        let mut next = || parts.next().unwrap();
+        rt.block_on(vrplatform_worker(next(), next(), next(), next()));
+        return;
+    }
+    let (url, prefix, key) = (test_url(), unique_prefix("vrp"), random_store_key());
+    let sandbox = rt.block_on(embed_sessions_testkit::sandbox::start());
+    let exe = std::env::current_exe().unwrap();
+    let args = [sandbox.urls().vrplatform.clone(), url.clone(), prefix.clone(), key].join("\n");
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args(["twenty_tasks_in_four_processes_make_one_upstream_call", "--exact"])
+                .args(["--nocapture", "--test-threads", "1"])
+                .env(WORKER, &args)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut digests = Vec::new();
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // libtest prints `test <name> ... ` before the first line: split on the tag.
+        let found = text.split("token-digest ").skip(1);
+        digests.extend(found.filter_map(|rest| rest.split_whitespace().next()).map(String::from));
+    }
+    assert_eq!(digests.len(), 20, "{digests:?}");
+    assert!(digests.iter().all(|d| *d == digests[0]), "one session for all 20: {digests:?}");
+    let upstream = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.provider == "vrplatform" && r.method == "POST")
+        .count();
+    assert_eq!(upstream, 1, "one upstream call for 20 tasks in 4 processes");
+    // Nothing of the session is in Redis in the clear.
+    let secrets = sandbox.secrets();
+    for (k, values) in embed_sessions_testkit::redis::scan(&url, &prefix) {
+        assert!(!k.contains("fleet-user") && !k.contains(TENANT), "{k} names the user or team");
+        for v in values {
+            assert!(secrets.iter().all(|s| !v.contains(s.as_str())), "{k} holds a secret");
+        }
+    }
+    clear(&url, &prefix);
 }

@@ -9,7 +9,7 @@ use embed_sessions::bunq::{
     BunqClient, BunqContext, ContextStore, FileStore, ProvisionPoll, RedisContextStore,
     SANDBOX_URL, raw,
 };
-use embed_sessions::fleet::{DEFAULT_PREFIX, Fleet, REDIS_PREFIX_VAR, StoreKey};
+use embed_sessions::fleet::Fleet;
 use embed_sessions::{Config, Error, Provider, RetryPolicy};
 use serde_json::{Value, json};
 
@@ -107,10 +107,7 @@ enum Stores {
 
 impl Stores {
     async fn new(global: &Global) -> Result<Self, Error> {
-        let Some(url) = global.redis_url() else { return Ok(Self::Files) };
-        let prefix = std::env::var(REDIS_PREFIX_VAR).unwrap_or_else(|_| DEFAULT_PREFIX.into());
-        let key = StoreKey::from_env()?;
-        Ok(Self::Redis(Fleet::connect(&url, &prefix, key).await?))
+        Ok(super::fleet(global).await?.map_or(Self::Files, Self::Redis))
     }
 
     /// The store of the context `context` (a file path, or a name in Redis).

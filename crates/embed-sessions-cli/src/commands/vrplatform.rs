@@ -1,7 +1,7 @@
 //! `embed-sessions vrplatform ...`
 
 use clap::Subcommand;
-use embed_sessions::vrplatform::{VrPlatform, VrPlatformClient};
+use embed_sessions::vrplatform::{SessionCache, UserProvisioning, VrPlatform, VrPlatformClient};
 use embed_sessions::{Error, Secret};
 use serde_json::Value;
 
@@ -46,6 +46,18 @@ pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
     match cmd {
         Cmd::Session { sub, tenant, auto_provision } => {
             let client = VrPlatformClient::new(global.config(VrPlatform, true)?)?;
+            // With Redis: through the fleet's shared cache (a session another process fetched
+            // within its lifetime is used, with no upstream call).
+            if let Some(fleet) = super::fleet(global).await? {
+                let cache = SessionCache::builder(client).shared(&fleet).build();
+                let provisioning = if *auto_provision {
+                    UserProvisioning::AutoProvision
+                } else {
+                    UserProvisioning::ExistingUser
+                };
+                let session = cache.get(sub, tenant, provisioning).await?;
+                return super::to_json(&session.frontend_payload());
+            }
             let session = client
                 .embed_session()
                 .sub(sub.clone())

@@ -79,7 +79,8 @@ pub enum Refused {
 }
 
 /// Compare-and-set of a versioned record, fenced by a lease token.
-/// KEYS: record, lease. ARGV: expected version, new sealed value, lease token ("" = none).
+/// KEYS: record, lease. ARGV: expected version, new sealed value, lease token ("" = none),
+/// time to live in ms ("0" = none).
 /// Returns the new version, -1 (and the stored version) when another version is stored, -2
 /// when the lease is not held with that token.
 const SAVE: &str = r"
@@ -87,6 +88,7 @@ if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then return {-2, 0} e
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if v ~= tonumber(ARGV[1]) then return {-1, v} end
 redis.call('HSET', KEYS[1], 'v', v + 1, 'data', ARGV[2])
+if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 return {v + 1, 0}
 ";
 
@@ -150,6 +152,13 @@ impl Fleet {
         &self.shown_url
     }
 
+    /// A hex SHA-256 of `parts` (joined with NUL): a key that names no user or secret.
+    pub fn digest(parts: &[&str]) -> String {
+        let joined = parts.join("\0");
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, joined.as_bytes());
+        d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     pub(crate) fn conn(&self) -> ConnectionManager {
         self.conn.clone()
     }
@@ -190,6 +199,19 @@ impl Fleet {
         value: &[u8],
         fence: Option<&Lease>,
     ) -> Result<Result<u64, Refused>, Error> {
+        self.save_expiring(key, expected, value, fence, None).await
+    }
+
+    /// [`Fleet::save`] of a record Redis drops after `ttl` (a cached token).
+    pub async fn save_expiring(
+        &self,
+        key: &str,
+        expected: u64,
+        value: &[u8],
+        fence: Option<&Lease>,
+        ttl: Option<Duration>,
+    ) -> Result<Result<u64, Refused>, Error> {
+        let ttl_ms = ttl.map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1));
         let sealed = self.key.seal(key, expected + 1, value)?;
         let (lease_key, token) = match fence {
             Some(l) => (l.key().to_string(), l.token().expose().to_string()),
@@ -201,6 +223,7 @@ impl Fleet {
             .arg(expected)
             .arg(sealed)
             .arg(token)
+            .arg(ttl_ms)
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.lost("saving", e))?;

@@ -88,6 +88,9 @@ struct Inner {
     margin: Duration,
     max_entries: usize,
     map: RwLock<Map>,
+    /// The Redis level behind this one, when the cache is shared by a fleet.
+    #[cfg(feature = "redis")]
+    shared: Option<super::shared::SharedLevel>,
 }
 
 #[derive(Default)]
@@ -210,6 +213,8 @@ pub struct SessionCacheBuilder {
     client: VrPlatformClient,
     margin: Duration,
     max_entries: usize,
+    #[cfg(feature = "redis")]
+    shared: Option<super::shared::SharedLevel>,
 }
 
 impl SessionCacheBuilder {
@@ -227,6 +232,16 @@ impl SessionCacheBuilder {
         self
     }
 
+    /// Shares the cache with the other instances of a fleet through Redis (feature
+    /// `redis`): this cache stays in front; on a miss the session comes from Redis, or one
+    /// instance fetches it (under a lease) and writes it there, sealed, until it expires. With
+    /// Redis failing, sessions are fetched as without it.
+    #[cfg(feature = "redis")]
+    pub fn shared(mut self, fleet: &crate::fleet::Fleet) -> Self {
+        self.shared = Some(super::shared::SharedLevel { fleet: fleet.clone() });
+        self
+    }
+
     /// Builds the (empty) cache.
     pub fn build(self) -> SessionCache {
         SessionCache {
@@ -235,6 +250,8 @@ impl SessionCacheBuilder {
                 margin: self.margin,
                 max_entries: self.max_entries,
                 map: RwLock::new(Map::default()),
+                #[cfg(feature = "redis")]
+                shared: self.shared,
             }),
         }
     }
@@ -253,7 +270,13 @@ impl SessionCache {
 
     /// Starts a cache with custom settings.
     pub fn builder(client: VrPlatformClient) -> SessionCacheBuilder {
-        SessionCacheBuilder { client, margin: DEFAULT_MARGIN, max_entries: DEFAULT_MAX_ENTRIES }
+        SessionCacheBuilder {
+            client,
+            margin: DEFAULT_MARGIN,
+            max_entries: DEFAULT_MAX_ENTRIES,
+            #[cfg(feature = "redis")]
+            shared: None,
+        }
     }
 
     /// The client used for fetches.
@@ -375,9 +398,31 @@ async fn fetch(
     id: u64,
     tx: watch::Sender<Option<Outcome>>,
 ) {
-    let Some(client) = cache.upgrade().map(|c| c.client.clone()) else { return };
+    let Some(inner) = cache.upgrade() else { return };
+    let client = inner.client.clone();
     tracing::debug!(tenant_id = %tenant, auto_provision = auto, "vrplatform session cache: fetching");
-    let outcome: Outcome = client.create(&sub, tenant, auto).await.map(Arc::new).map_err(Arc::new);
+    #[cfg(feature = "redis")]
+    let fetched = match inner.shared.clone() {
+        Some(shared) => {
+            let key = client.core.configured_api_key().map(|k| k.expose().to_string());
+            let upstream = || client.create(&sub, tenant, auto);
+            let margin = inner.margin;
+            drop(inner);
+            shared
+                .get(key.as_deref().unwrap_or_default(), &sub, tenant, auto, margin, upstream)
+                .await
+        }
+        None => {
+            drop(inner);
+            client.create(&sub, tenant, auto).await
+        }
+    };
+    #[cfg(not(feature = "redis"))]
+    let fetched = {
+        drop(inner);
+        client.create(&sub, tenant, auto).await
+    };
+    let outcome: Outcome = fetched.map(Arc::new).map_err(Arc::new);
     if let Some(inner) = cache.upgrade() {
         let mut map = inner.map.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(slot) = map.get_mut(tenant, auto, &sub)

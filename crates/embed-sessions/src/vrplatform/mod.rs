@@ -40,6 +40,8 @@
 //! ```
 
 mod cache;
+#[cfg(feature = "redis")]
+mod shared;
 
 use std::fmt;
 use std::future::Future;
