@@ -197,3 +197,42 @@ fn a_second_process_gets_the_vrplatform_session_from_redis_without_an_upstream_c
         assert!(values.iter().all(|v| !v.contains(token)), "{key} holds the token in the clear");
     }
 }
+
+#[test]
+fn a_second_process_reuses_the_vlens_admin_token_from_redis() {
+    let fleet = Fleet::new("vlens");
+    let run = || {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["vlens", "invitation", "--phone", "+201234567890"])
+            .env("VLENS_API_KEY", "fleet-vlens-key")
+            .env("VLENS_BASE_URL", &fleet.sandbox.urls().vlens)
+            .env("VLENS_IFRAME_ORIGIN", &fleet.sandbox.urls().vlens_app)
+            .env("VLENS_TENANCY_NAME", "acme")
+            .env("VLENS_USERNAME", "admin")
+            .env("VLENS_PASSWORD", "fleet-admin-pass")
+            .env("EMBED_SESSIONS_REDIS_URL", &fleet.redis)
+            .env("EMBED_SESSIONS_REDIS_PREFIX", &fleet.prefix)
+            .env("EMBED_SESSIONS_STORE_KEY", &fleet.store_key)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        finish(cmd.spawn().unwrap())
+    };
+    for _ in 0..2 {
+        let (code, out, stderr) = run();
+        assert_eq!(code, 0, "{stderr}");
+        assert!(out["token"].is_string(), "{out}");
+    }
+    let logins = fleet
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.provider == "vlens" && r.path.to_ascii_lowercase().contains("login"))
+        .count();
+    assert_eq!(logins, 1, "one admin login for two processes");
+    let secrets = fleet.sandbox.secrets();
+    for (key, values) in scan(&fleet.redis, &fleet.prefix) {
+        for v in values {
+            assert!(secrets.iter().all(|s| !v.contains(s.as_str())), "{key} holds a secret");
+        }
+    }
+}

@@ -77,11 +77,21 @@ async fn an_expired_session_is_renewed_once_across_instances() {
     let (r1, r2) = tokio::join!(one.notification_filters_url(), two.notification_filters_url());
     r1.unwrap();
     r2.unwrap();
-    let seen: Vec<_> = embed_sessions_testkit::sandbox::bunq_requests(&sandbox, "POST /session-server")
-        .iter()
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(seen.len(), 2, "one creation, one renewal: {seen:?} {:?}", sandbox.requests().iter().map(|r| (r.method.clone(), r.path.clone(), r.status)).collect::<Vec<_>>());
+    let seen: Vec<_> =
+        embed_sessions_testkit::sandbox::bunq_requests(&sandbox, "POST /session-server")
+            .iter()
+            .map(|r| r.status)
+            .collect();
+    assert_eq!(
+        seen.len(),
+        2,
+        "one creation, one renewal: {seen:?} {:?}",
+        sandbox
+            .requests()
+            .iter()
+            .map(|r| (r.method.clone(), r.path.clone(), r.status))
+            .collect::<Vec<_>>()
+    );
     assert_eq!(one.session().await.unwrap().id(), two.session().await.unwrap().id());
     clear(&url, &prefix);
 }

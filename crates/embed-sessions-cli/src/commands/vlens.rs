@@ -123,7 +123,11 @@ pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
             Ok(output(&b.send().await?))
         }
         Cmd::Invitation(i) => {
-            let client = client.with_admin(AdminCredentials::from_env()?);
+            let mut client = client.with_admin(AdminCredentials::from_env()?);
+            // With Redis: the admin token another process obtained within its lifetime is used.
+            if let Some(fleet) = super::fleet(global).await? {
+                client = client.with_shared_admin_token(&fleet);
+            }
             let mut b = client.invitation().contract_types(i.contract_types.iter().copied());
             if let Some(p) = &i.user.phone {
                 b = b.phone(p.clone());

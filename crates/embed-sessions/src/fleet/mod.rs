@@ -25,6 +25,7 @@ mod seal;
 use std::fmt;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use lease::Lease;
@@ -239,6 +240,85 @@ impl Fleet {
     /// third of `ttl` while it lives) and is released when dropped.
     pub async fn lease(&self, name: &str, ttl: Duration, wait: Duration) -> Result<Lease, Error> {
         Lease::acquire(self, self.key(name), ttl, wait).await
+    }
+}
+
+/// How a value shared by [`Fleet::get_or_fetch`] is written and read back: its bytes and
+/// when it expires.
+pub struct Codec<T> {
+    /// The bytes to store and the value's expiry (`None`: do not share this one).
+    pub encode: fn(&T) -> Option<(Vec<u8>, DateTime<Utc>)>,
+    /// The value and its expiry from stored bytes (`None`: unusable, fetch again).
+    pub decode: fn(&[u8]) -> Option<(T, DateTime<Utc>)>,
+}
+
+/// How long an instance waits for another's fetch of the same shared value.
+const FETCH_WAIT: Duration = Duration::from_secs(35);
+/// A fetch lease lives this long unless extended.
+const FETCH_TTL: Duration = Duration::from_secs(10);
+
+impl Fleet {
+    /// A value the fleet shares until it expires (a token): the stored one while it has more
+    /// than `margin` left; else one instance (under the lease `<name>:lease`) reads again and,
+    /// if still needed, runs `fetch` and stores the result, sealed, expiring with it, while the
+    /// others wait and read it. Redis failing is logged and `fetch` runs: the shared level never
+    /// makes the value unavailable. `name` is a name under the prefix; use a digest
+    /// ([`Fleet::digest`]) rather than user ids or keys in it.
+    pub async fn get_or_fetch<T, F, Fut>(
+        &self,
+        name: &str,
+        margin: Duration,
+        codec: Codec<T>,
+        fetch: F,
+    ) -> Result<T, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let record = self.key(name);
+        let fresh = |bytes: &[u8]| {
+            let (value, expires) = (codec.decode)(bytes)?;
+            let left = (expires - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            (left > margin).then_some(value)
+        };
+        match self.load(&record).await {
+            Ok(r) => {
+                if let Some(v) = r.value.as_deref().and_then(fresh) {
+                    return Ok(v);
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "shared value: Redis unusable, fetching");
+                return fetch().await;
+            }
+        }
+        let lease = match self.lease(&format!("{name}:lease"), FETCH_TTL, FETCH_WAIT).await {
+            Ok(lease) => lease,
+            Err(e) => {
+                tracing::debug!(error = %e, "shared value: no lease, fetching");
+                return fetch().await;
+            }
+        };
+        let again = self.load(&record).await;
+        if let Ok(r) = &again
+            && let Some(v) = r.value.as_deref().and_then(fresh)
+        {
+            lease.release().await;
+            return Ok(v);
+        }
+        let fetched = fetch().await;
+        if let (Ok(value), Ok(r)) = (&fetched, &again)
+            && let Some((bytes, expires)) = (codec.encode)(value)
+            && let Ok(ttl) = (expires - Utc::now()).to_std()
+            && !ttl.is_zero()
+        {
+            let saved = self.save_expiring(&record, r.version, &bytes, Some(&lease), Some(ttl));
+            if !matches!(saved.await, Ok(Ok(_))) {
+                tracing::debug!("shared value: not written to Redis");
+            }
+        }
+        lease.release().await;
+        fetched
     }
 }
 

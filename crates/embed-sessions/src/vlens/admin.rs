@@ -95,6 +95,9 @@ struct Tokens {
 pub(super) struct AdminAuth {
     credentials: AdminCredentials,
     tokens: Mutex<Option<Tokens>>,
+    /// The fleet's Redis, where the tokens are shared by the instances (feature `redis`).
+    #[cfg(feature = "redis")]
+    shared: Option<crate::fleet::Fleet>,
 }
 
 impl fmt::Debug for AdminAuth {
@@ -121,7 +124,18 @@ fn expiry(now: Instant, field: &str, secs: Option<i64>, default: i64) -> Result<
 
 impl AdminAuth {
     pub(super) fn new(credentials: AdminCredentials) -> Self {
-        Self { credentials, tokens: Mutex::new(None) }
+        Self {
+            credentials,
+            tokens: Mutex::new(None),
+            #[cfg(feature = "redis")]
+            shared: None,
+        }
+    }
+
+    /// The same credentials, with the tokens shared through the fleet's Redis.
+    #[cfg(feature = "redis")]
+    pub(super) fn shared(&self, fleet: &crate::fleet::Fleet) -> Self {
+        Self { shared: Some(fleet.clone()), ..Self::new(self.credentials.clone()) }
     }
 
     /// Forgets the cached access token (after the provider refused it); the refresh token is
@@ -134,33 +148,52 @@ impl AdminAuth {
 
     pub(super) async fn access_token(&self, core: &Core) -> Result<Secret, Error> {
         let mut guard = self.tokens.lock().await;
-        let now = Instant::now();
-        if let Some(t) = guard.as_ref() {
-            if t.access_expires > now + RENEW_MARGIN {
-                return Ok(t.access.clone());
-            }
-            if let Some(refresh) = t.refresh.clone().filter(|_| t.refresh_expires > now) {
-                match self.refresh(core, refresh).await {
-                    Ok(tokens) => {
-                        let access = tokens.access.clone();
-                        *guard = Some(tokens);
-                        return Ok(access);
-                    }
-                    Err(e) => {
-                        // Kind and status only: a provider message could echo the token.
-                        tracing::debug!(
-                            kind = ?e.kind(),
-                            status = ?e.status(),
-                            "vlens admin token refresh failed; logging in again"
-                        );
-                    }
-                }
-            }
+        if let Some(t) = guard.as_ref()
+            && t.access_expires > Instant::now() + RENEW_MARGIN
+        {
+            return Ok(t.access.clone());
         }
-        let tokens = self.login(core).await?;
+        let held = guard.take();
+        #[cfg(feature = "redis")]
+        let tokens = match &self.shared {
+            Some(fleet) => {
+                let c = &self.credentials;
+                let digest = crate::fleet::Fleet::digest(&[
+                    core.api_key()?.expose(),
+                    &c.tenancy_name,
+                    &c.username,
+                ]);
+                let name = format!("vlens:admin:{digest}");
+                fleet.get_or_fetch(&name, RENEW_MARGIN, TOKENS, || self.renew(core, held)).await?
+            }
+            None => self.renew(core, held).await?,
+        };
+        #[cfg(not(feature = "redis"))]
+        let tokens = self.renew(core, held).await?;
         let access = tokens.access.clone();
         *guard = Some(tokens);
         Ok(access)
+    }
+
+    /// New tokens: by refresh while the refresh token lives, else (or when the refresh
+    /// fails) by login.
+    async fn renew(&self, core: &Core, held: Option<Tokens>) -> Result<Tokens, Error> {
+        if let Some(t) = held
+            && let Some(refresh) = t.refresh.filter(|_| t.refresh_expires > Instant::now())
+        {
+            match self.refresh(core, refresh).await {
+                Ok(tokens) => return Ok(tokens),
+                Err(e) => {
+                    // Kind and status only: a provider message could echo the token.
+                    tracing::debug!(
+                        kind = ?e.kind(),
+                        status = ?e.status(),
+                        "vlens admin token refresh failed; logging in again"
+                    );
+                }
+            }
+        }
+        self.login(core).await
     }
 
     async fn login(&self, core: &Core) -> Result<Tokens, Error> {
@@ -238,6 +271,43 @@ impl AdminAuth {
         })
     }
 }
+
+/// The admin tokens as the fleet shares them: wall-clock expiries (each instance's monotonic
+/// clock is its own).
+#[cfg(feature = "redis")]
+const TOKENS: crate::fleet::Codec<Tokens> = crate::fleet::Codec {
+    encode: |t| {
+        let wall = |at: Instant| {
+            let left = at.saturating_duration_since(Instant::now());
+            chrono::Utc::now() + chrono::Duration::from_std(left).unwrap_or_default()
+        };
+        let access_expires = wall(t.access_expires);
+        let json = serde_json::json!({
+            "access": t.access.expose(),
+            "accessExpiresAt": access_expires.to_rfc3339(),
+            "refresh": t.refresh.as_ref().map(|r| r.expose().to_string()),
+            "refreshExpiresAt": wall(t.refresh_expires).to_rfc3339(),
+        });
+        Some((json.to_string().into_bytes(), access_expires))
+    },
+    decode: |bytes| {
+        let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+        let at = |field: &str| {
+            chrono::DateTime::parse_from_rfc3339(v[field].as_str()?).ok().map(|t| t.to_utc())
+        };
+        let mono = |t: chrono::DateTime<chrono::Utc>| {
+            Instant::now() + (t - chrono::Utc::now()).to_std().unwrap_or_default()
+        };
+        let access_expires = at("accessExpiresAt")?;
+        let tokens = Tokens {
+            access: Secret::new(v["access"].as_str()?.to_string()),
+            access_expires: mono(access_expires),
+            refresh: v["refresh"].as_str().map(|r| Secret::new(r.to_string())),
+            refresh_expires: mono(at("refreshExpiresAt")?),
+        };
+        Some((tokens, access_expires))
+    },
+};
 
 fn missing(op: &'static str, field: &str) -> Error {
     Error::new(ErrorKind::UnexpectedResponse)

@@ -298,6 +298,16 @@ impl VlensClient {
         self
     }
 
+    /// Shares the admin tokens with the other instances of a fleet through Redis (feature
+    /// `redis`; call after [`with_admin`](Self::with_admin)): one login or refresh per token
+    /// lifetime across the fleet, the tokens sealed in Redis; this instance's cache stays in
+    /// front. With Redis failing, the tokens are fetched as without it.
+    #[cfg(feature = "redis")]
+    pub fn with_shared_admin_token(mut self, fleet: &crate::fleet::Fleet) -> Self {
+        self.admin = self.admin.map(|a| Arc::new(a.shared(fleet)));
+        self
+    }
+
     /// The base URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
         self.core.base_url()
