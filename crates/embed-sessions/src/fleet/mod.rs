@@ -247,10 +247,13 @@ impl Fleet {
 /// when it expires.
 pub struct Codec<T> {
     /// The bytes to store and the value's expiry (`None`: do not share this one).
-    pub encode: fn(&T) -> Option<(Vec<u8>, DateTime<Utc>)>,
+    pub encode: fn(&T) -> Option<Expiring<Vec<u8>>>,
     /// The value and its expiry from stored bytes (`None`: unusable, fetch again).
-    pub decode: fn(&[u8]) -> Option<(T, DateTime<Utc>)>,
+    pub decode: fn(&[u8]) -> Option<Expiring<T>>,
 }
+
+/// A value and when it expires.
+pub type Expiring<T> = (T, DateTime<Utc>);
 
 /// How long an instance waits for another's fetch of the same shared value.
 const FETCH_WAIT: Duration = Duration::from_secs(35);
