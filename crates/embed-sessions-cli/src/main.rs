@@ -103,7 +103,20 @@ impl Global {
     /// The facade configuration for `provider`: the API key from the environment (when
     /// `needs_key`), then base URL, timeout and retries from the flags.
     pub fn config<P: Provider>(&self, provider: P, needs_key: bool) -> Result<Config<P>, Error> {
+        self.config_in(provider, needs_key, None)
+    }
+
+    /// [`Global::config`], with the rate budgets kept in the fleet's Redis when there is one.
+    pub fn config_in<P: Provider>(
+        &self,
+        provider: P,
+        needs_key: bool,
+        fleet: Option<&embed_sessions::fleet::Fleet>,
+    ) -> Result<Config<P>, Error> {
         let mut builder = Config::builder(provider);
+        if let Some(fleet) = fleet {
+            builder = builder.rate_budgets(fleet.budgets());
+        }
         builder = if needs_key { builder.from_env()? } else { builder.base_url_from_env()? };
         if let Some(url) = &self.base_url {
             builder = builder.base_url(url.clone());

@@ -236,3 +236,63 @@ fn a_second_process_reuses_the_vlens_admin_token_from_redis() {
         }
     }
 }
+
+/// The times (ms since the first) at which the sandbox's Vlens received requests.
+fn vlens_times(sb: &Sandbox) -> Vec<i64> {
+    let times: Vec<i64> = sb
+        .requests()
+        .iter()
+        .filter(|r| r.provider == "vlens")
+        .map(|r| chrono::DateTime::parse_from_rfc3339(&r.at).unwrap().timestamp_millis())
+        .collect();
+    let first = times.iter().copied().min().unwrap_or_default();
+    let mut times: Vec<i64> = times.iter().map(|t| t - first).collect();
+    times.sort_unstable();
+    times
+}
+
+/// The most requests in any window of `window_ms` (less `slack_ms`: a request granted at the
+/// edge of a window reaches the sandbox a few ms later than its slot).
+fn busiest(times: &[i64], window_ms: i64, slack_ms: i64) -> usize {
+    (0..times.len())
+        .map(|i| times[i..].iter().take_while(|t| **t < times[i] + window_ms - slack_ms).count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_hundred_vlens_calls_from_four_processes_keep_vlens_published_limits() {
+    let fleet = Fleet::new("budget");
+    let loops: Vec<_> = (0..4)
+        .map(|p| {
+            let env: Vec<(String, String)> = vec![
+                ("VLENS_API_KEY".into(), "fleet-budget-key".into()),
+                ("VLENS_BASE_URL".into(), fleet.sandbox.urls().vlens.clone()),
+                ("EMBED_SESSIONS_REDIS_URL".into(), fleet.redis.clone()),
+                ("EMBED_SESSIONS_REDIS_PREFIX".into(), fleet.prefix.clone()),
+                ("EMBED_SESSIONS_STORE_KEY".into(), fleet.store_key.clone()),
+            ];
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let out = Command::new(BIN)
+                        .args(["--timeout", "120", "vlens", "auth-session", "--email"])
+                        .arg(format!("user{p}-{i}@example.com"))
+                        .envs(env.iter().map(|(k, v)| (k, v)))
+                        .output()
+                        .unwrap();
+                    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                }
+            })
+        })
+        .collect();
+    for l in loops {
+        l.join().unwrap();
+    }
+    let times = vlens_times(&fleet.sandbox);
+    assert_eq!(times.len(), 100);
+    let per_second = busiest(&times, 1_000, 20);
+    assert!(per_second <= 10, "{per_second} requests within a second: {times:?}");
+    let per_minute = busiest(&times, 60_000, 20);
+    assert!(per_minute <= 60, "{per_minute} requests within a minute");
+    assert!(times[60] >= 59_900, "the 61st waited for the minute: {times:?}");
+}

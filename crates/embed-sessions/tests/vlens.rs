@@ -23,12 +23,20 @@ fn fast_retries() -> RetryPolicy {
         .max_backoff(Duration::from_millis(5))
 }
 
+/// A rate-budget identity no other client of this process uses.
+fn fresh_identity() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!("test-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
 fn client(server: &MockServer) -> VlensClient {
     // Every test's traces are captured, so the redaction test sees a full run's output.
     embed_sessions_testkit::global_logs();
     let config = Config::builder(embed_sessions::vlens::Vlens)
         .api_key(API_KEY)
         .base_url(server.base_url())
+        // A budget per client (tests run in one process): Vlens allows 10/s and 60/min per key.
+        .rate_identity(fresh_identity())
         .retry(fast_retries())
         .build()
         .unwrap();
@@ -471,6 +479,8 @@ async fn does_not_retry_400_and_stops_at_the_attempt_limit() {
     let config = Config::builder(embed_sessions::vlens::Vlens)
         .api_key(API_KEY)
         .base_url(server.base_url())
+        // A budget per client (tests run in one process): Vlens allows 10/s and 60/min per key.
+        .rate_identity(fresh_identity())
         .retry(fast_retries().max_attempts(4))
         .build()
         .unwrap();
@@ -488,6 +498,8 @@ async fn does_not_retry_400_and_stops_at_the_attempt_limit() {
     let config = Config::builder(embed_sessions::vlens::Vlens)
         .api_key(API_KEY)
         .base_url(server.base_url())
+        // A budget per client (tests run in one process): Vlens allows 10/s and 60/min per key.
+        .rate_identity(fresh_identity())
         .retry(RetryPolicy::none())
         .build()
         .unwrap();

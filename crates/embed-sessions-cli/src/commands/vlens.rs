@@ -90,7 +90,10 @@ fn output(session: &VlensSession) -> Value {
 
 /// Runs a Vlens subcommand.
 pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
-    let mut client = VlensClient::new(global.config(Vlens, true)?)?;
+    // With Redis: Vlens's rate budget (10/s, 60/min per key) is the fleet's, and invitations
+    // share the admin token.
+    let fleet = super::fleet(global).await?;
+    let mut client = VlensClient::new(global.config_in(Vlens, true, fleet.as_ref())?)?;
     if let Ok(origin) = std::env::var(embed_sessions::vlens::IFRAME_ORIGIN_VAR)
         && !origin.is_empty()
     {
@@ -125,8 +128,8 @@ pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
         Cmd::Invitation(i) => {
             let mut client = client.with_admin(AdminCredentials::from_env()?);
             // With Redis: the admin token another process obtained within its lifetime is used.
-            if let Some(fleet) = super::fleet(global).await? {
-                client = client.with_shared_admin_token(&fleet);
+            if let Some(fleet) = &fleet {
+                client = client.with_shared_admin_token(fleet);
             }
             let mut b = client.invitation().contract_types(i.contract_types.iter().copied());
             if let Some(p) = &i.user.phone {

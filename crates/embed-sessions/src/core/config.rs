@@ -3,8 +3,10 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::budget::{BudgetStore, Limit};
 use super::error::Error;
 use super::provider::{Descriptor, Provider};
 use super::retry::RetryPolicy;
@@ -70,6 +72,25 @@ pub(crate) struct Settings {
     pub(crate) retry: Option<RetryPolicy>,
     pub(crate) max_body_bytes: usize,
     pub(crate) http: reqwest::Client,
+    pub(crate) rates: Rates,
+}
+
+/// How a client keeps rate budgets.
+#[derive(Clone, Debug)]
+pub(crate) struct Rates {
+    /// `None`: the provider's published limits; `Some(list)`: these for every request
+    /// (`[]`: none).
+    pub limits: Option<&'static [Limit]>,
+    /// Where budgets are kept (this process unless a fleet's store is set).
+    pub store: Arc<dyn BudgetStore>,
+    /// Whose budget (default: a digest of the API key).
+    pub identity: Option<String>,
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Self { limits: None, store: super::budget::local_budgets(), identity: None }
+    }
 }
 
 impl<P: Provider> Config<P> {
@@ -86,6 +107,7 @@ impl<P: Provider> Config<P> {
             retry: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             http: None,
+            rates: Rates::default(),
             provider: PhantomData,
         }
     }
@@ -185,6 +207,7 @@ pub struct ConfigBuilder<P: Provider> {
     retry: Option<RetryPolicy>,
     max_body_bytes: usize,
     http: Option<reqwest::Client>,
+    rates: Rates,
 }
 
 impl<P: Provider> fmt::Debug for ConfigBuilder<P> {
@@ -264,6 +287,27 @@ impl<P: Provider> ConfigBuilder<P> {
         self
     }
 
+    /// Replaces the provider's published rate limits with `limits`, kept for every request of
+    /// this client together (`&[]`: none). Default: the provider's (see its descriptor).
+    pub fn rate_limits(mut self, limits: &'static [Limit]) -> Self {
+        self.rates.limits = Some(limits);
+        self
+    }
+
+    /// Keeps the rate budgets in `store` (a fleet's Redis: `Fleet::budgets`) instead of this
+    /// process.
+    pub fn rate_budgets(mut self, store: Arc<dyn BudgetStore>) -> Self {
+        self.rates.store = store;
+        self
+    }
+
+    /// Whose budget the requests count against (for example the egress address that several
+    /// API keys share). Default: one budget per API key.
+    pub fn rate_identity(mut self, identity: impl Into<String>) -> Self {
+        self.rates.identity = Some(identity.into());
+        self
+    }
+
     /// Validates and builds the configuration.
     pub fn build(self) -> Result<Config<P>, Error> {
         let d = P::DESCRIPTOR;
@@ -303,6 +347,7 @@ impl<P: Provider> ConfigBuilder<P> {
             retry: self.retry,
             max_body_bytes: self.max_body_bytes,
             http,
+            rates: self.rates,
         };
         Ok(Config { settings, provider: PhantomData })
     }

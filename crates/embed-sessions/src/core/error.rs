@@ -35,6 +35,9 @@ pub enum ErrorKind {
     /// A stored context could not be read or written (a context file: corrupt, truncated,
     /// unreadable, or not writable). The error names the file.
     Store,
+    /// The provider's published rate limit leaves no request free within the attempt
+    /// timeout; nothing was sent.
+    RateLimited,
 }
 
 /// A provider's error details: the typed reason plus what the provider said.
@@ -324,7 +327,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         let i = &self.inner;
         let failure = match i.kind {
-            ErrorKind::Connect => Some(super::retry::Failure::Unsent),
+            ErrorKind::Connect | ErrorKind::RateLimited => Some(super::retry::Failure::Unsent),
             ErrorKind::Timeout => Some(super::retry::Failure::Uncertain),
             ErrorKind::Transport if i.uncertain => Some(super::retry::Failure::Uncertain),
             ErrorKind::Api | ErrorKind::UnexpectedResponse => {
@@ -392,6 +395,7 @@ impl Error {
             ErrorKind::Signature => "signature check failed",
             ErrorKind::Session => "session error",
             ErrorKind::Store => "context store error",
+            ErrorKind::RateLimited => "rate limit reached",
             _ => "error",
         })?;
         if let Some(s) = i.status {

@@ -22,6 +22,7 @@ macro_rules! setters {
     };
 }
 
+pub mod budget;
 pub(crate) mod config;
 pub(crate) mod error;
 mod provider;

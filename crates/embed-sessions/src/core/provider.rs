@@ -52,7 +52,11 @@ pub struct Descriptor {
     sandbox_url: Option<&'static str>,
     sensitive_headers: &'static [&'static str],
     not_safe_to_repeat: &'static [&'static str],
+    rate_rule: Option<RateRuleFn>,
 }
+
+/// Which published limits an operation (id, HTTP method) is under, if any.
+pub type RateRuleFn = fn(operation: &str, method: &str) -> Option<super::budget::RateRule>;
 
 impl Descriptor {
     /// A provider named `name` (lower case, as shown in errors, logs and the CLI), whose API
@@ -72,7 +76,20 @@ impl Descriptor {
             sandbox_url: None,
             sensitive_headers: &[],
             not_safe_to_repeat: &[],
+            rate_rule: None,
         }
+    }
+
+    /// The provider's published rate limits: `rule` says which an operation (id, HTTP
+    /// method) is under. Kept before each request (see [`budget`](super::budget)).
+    pub const fn with_rate_limits(mut self, rule: RateRuleFn) -> Self {
+        self.rate_rule = Some(rule);
+        self
+    }
+
+    /// The published limits of an operation, if any.
+    pub fn rate_rule(&self, operation: &str, method: &str) -> Option<super::budget::RateRule> {
+        self.rate_rule.and_then(|rule| rule(operation, method))
     }
 
     /// The provider's own sandbox, where it publishes one.

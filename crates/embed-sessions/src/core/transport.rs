@@ -9,6 +9,7 @@
 //! seen) in a task-local for the transport to find: the generated client's requests carry no
 //! room for it, and building a generated client per call is what this design avoids.
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
 
@@ -18,6 +19,7 @@ use reqwest::ResponseBuilderExt as _;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
+use super::budget::{Limit, acquire};
 use super::config::{Config, Settings};
 use super::error::{ApiError, Error, ErrorKind};
 use super::provider::{Descriptor, Provider};
@@ -131,6 +133,8 @@ struct Shared {
     policy: RetryPolicy,
     /// `authorization` and the provider's credential headers, parsed once.
     sensitive: Box<[HeaderName]>,
+    /// `<provider>:<identity>`: the name of this client's rate budgets.
+    budget_key: String,
 }
 
 /// What one attempt came to.
@@ -247,6 +251,28 @@ impl Shared {
         }
     }
 
+    /// The rate budget this request counts against, if its operation is under published
+    /// limits (or the client's own).
+    fn budget_for(&self, op: &str, method: &str) -> Option<(Cow<'_, str>, &'static [Limit])> {
+        let rates = &self.settings.rates;
+        let (limits, per_operation) = match rates.limits {
+            Some(limits) => (limits, false),
+            None => {
+                let rule = self.descriptor().rate_rule(op, method)?;
+                (rule.limits, rule.per_operation)
+            }
+        };
+        if limits.is_empty() {
+            return None;
+        }
+        let key = if per_operation {
+            Cow::Owned(format!("{}:{op}", self.budget_key))
+        } else {
+            Cow::Borrowed(self.budget_key.as_str())
+        };
+        Some((key, limits))
+    }
+
     async fn run(
         &self,
         call: &CallState,
@@ -264,12 +290,25 @@ impl Shared {
                 Ok(req) => req,
                 Err(e) => return call.fail(e),
             };
+            if let Some((key, limits)) = self.budget_for(call.op, req.method().as_str()) {
+                let store = &*self.settings.rates.store;
+                if let Err(e) = acquire(store, &key, limits, self.settings.timeout).await {
+                    return call.fail(e);
+                }
+            }
             match self.attempt(call, client, req, attempt, last).await {
                 Attempt::Retry(wait) => tokio::time::sleep(wait).await,
                 Attempt::Done(outcome) => return outcome,
             }
         }
     }
+}
+
+/// FNV-1a, 64 bits: a stable (across processes) name for a budget that does not show the key.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The `Retry-After` of a response, as a wait from now.
@@ -432,7 +471,13 @@ impl<C> Core<C> {
         let sensitive = std::iter::once(AUTHORIZATION)
             .chain(names.filter_map(|h| HeaderName::from_bytes(h.as_bytes()).ok()))
             .collect();
-        let shared = Arc::new(Shared { settings, policy, sensitive });
+        let identity = match (&settings.rates.identity, &settings.api_key) {
+            (Some(id), _) => id.clone(),
+            (None, Some(key)) => format!("key-{:016x}", fnv1a(key.expose().as_bytes())),
+            (None, None) => "default".into(),
+        };
+        let budget_key = format!("{}:{identity}", P::DESCRIPTOR.name());
+        let shared = Arc::new(Shared { settings, policy, sensitive, budget_key });
         let hooks = Hooks::new(shared.clone());
         let raw = make(&shared.settings.base_url, shared.settings.http.clone(), hooks);
         Self { shared, raw }

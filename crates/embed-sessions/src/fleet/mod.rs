@@ -19,6 +19,7 @@
 //! hidden); lost mid-operation, a typed error and nothing half-written (every write is one
 //! script); restarted empty, records are simply absent and are created again.
 
+mod budget;
 mod lease;
 mod seal;
 
