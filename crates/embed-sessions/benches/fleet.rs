@@ -63,9 +63,9 @@ fn fleet_benches(c: &mut Criterion) {
     });
     // A 300-byte value (about a session as stored), fetched once, then read back.
     let value = vec![b'x'; 300];
-    rt.block_on(fleet.get_or_fetch("bench:value", Duration::ZERO, VALUE, || async {
-        Ok(value.clone())
-    }))
+    rt.block_on(
+        fleet.get_or_fetch("bench:value", Duration::ZERO, VALUE, || async { Ok(value.clone()) }),
+    )
     .unwrap();
     g.bench_function("l2_hit", |b| {
         b.iter(|| {
@@ -91,9 +91,8 @@ fn fleet_benches(c: &mut Criterion) {
             .base_url(server.urls().vrplatform.clone())
             .build()
             .unwrap();
-        let cache = SessionCache::builder(VrPlatformClient::new(config).unwrap())
-            .shared(&fleet)
-            .build();
+        let cache =
+            SessionCache::builder(VrPlatformClient::new(config).unwrap()).shared(&fleet).build();
         let tenant = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
         let get = || cache.get("bench-user", tenant, UserProvisioning::AutoProvision);
         rt.block_on(get()).unwrap();
