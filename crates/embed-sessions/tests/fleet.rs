@@ -132,10 +132,13 @@ async fn redis_lost_mid_call_is_a_typed_error_and_after_a_restart_calls_succeed(
     assert!(ctx.notification_filters_url().await.is_ok());
 }
 
+#[cfg(feature = "vrplatform")]
 /// What a worker process of [`twenty_tasks_in_four_processes_make_one_upstream_call`] reads.
 const WORKER: &str = "ES_FLEET_TEST_WORKER";
+#[cfg(feature = "vrplatform")]
 const TENANT: &str = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
 
+#[cfg(feature = "vrplatform")]
 /// 5 tasks asking the shared VRPlatform cache for one session at once; prints a digest of each
 /// token (never the token).
 async fn vrplatform_worker(base: String, redis: String, prefix: String, key: String) {
@@ -160,6 +163,7 @@ async fn vrplatform_worker(base: String, redis: String, prefix: String, key: Str
     }
 }
 
+#[cfg(feature = "vrplatform")]
 #[test]
 fn twenty_tasks_in_four_processes_make_one_upstream_call() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
