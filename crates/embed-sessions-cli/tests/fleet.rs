@@ -37,6 +37,13 @@ impl Fleet {
         Self { _rt: rt, sandbox, redis, prefix: unique_prefix(test), store_key: random_store_key() }
     }
 
+    /// The fleet's Redis environment on `cmd`: URL, prefix, store key.
+    fn redis_env<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        cmd.env("EMBED_SESSIONS_REDIS_URL", &self.redis)
+            .env("EMBED_SESSIONS_REDIS_PREFIX", &self.prefix)
+            .env("EMBED_SESSIONS_STORE_KEY", &self.store_key)
+    }
+
     /// `embed-sessions bunq session --context NAME` with the fleet's environment.
     fn session(&self, name: &str) -> Command {
         let mut cmd = Command::new(BIN);
@@ -178,12 +185,9 @@ fn a_second_process_gets_the_vrplatform_session_from_redis_without_an_upstream_c
             .arg("--auto-provision")
             .env("VRPLATFORM_API_KEY", "fleet-provider-key")
             .env("VRPLATFORM_BASE_URL", &fleet.sandbox.urls().vrplatform)
-            .env("EMBED_SESSIONS_REDIS_URL", &fleet.redis)
-            .env("EMBED_SESSIONS_REDIS_PREFIX", &fleet.prefix)
-            .env("EMBED_SESSIONS_STORE_KEY", &fleet.store_key)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        finish(cmd.spawn().unwrap())
+        finish(fleet.redis_env(&mut cmd).spawn().unwrap())
     };
     let (code, first, stderr) = run();
     assert_eq!(code, 0, "{stderr}");
@@ -210,12 +214,9 @@ fn a_second_process_reuses_the_vlens_admin_token_from_redis() {
             .env("VLENS_TENANCY_NAME", "acme")
             .env("VLENS_USERNAME", "admin")
             .env("VLENS_PASSWORD", "fleet-admin-pass")
-            .env("EMBED_SESSIONS_REDIS_URL", &fleet.redis)
-            .env("EMBED_SESSIONS_REDIS_PREFIX", &fleet.prefix)
-            .env("EMBED_SESSIONS_STORE_KEY", &fleet.store_key)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        finish(cmd.spawn().unwrap())
+        finish(fleet.redis_env(&mut cmd).spawn().unwrap())
     };
     for _ in 0..2 {
         let (code, out, stderr) = run();

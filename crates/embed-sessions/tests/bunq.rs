@@ -52,9 +52,16 @@ fn client(server: &Sandbox) -> BunqClient {
     client_with(server, RetryPolicy::default())
 }
 
+/// A rate-budget identity no other client of this process uses (the tests share the keys).
+fn fresh_identity() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!("test-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
 fn client_with(server: &Sandbox, retry: RetryPolicy) -> BunqClient {
     let config = Config::builder(embed_sessions::bunq::Bunq)
         .base_url(server.urls().bunq.clone())
+        .rate_identity(fresh_identity())
         .retry(retry)
         .timeout(Duration::from_secs(10))
         .build()
@@ -340,6 +347,15 @@ async fn concurrent_callers_share_one_renewal() {
     }
     assert_eq!(bunq_hits(&server, "POST /session-server"), 2, "one creation, one shared renewal");
     assert_eq!(bunq_hits(&server, LIST_URL), 8);
+    // bunq's published GET limit, 3 per 3 s per endpoint: 8 calls are spread over > 6 s, and
+    // no 3-second window holds more than 3 (less 30 ms for the way from budget to sandbox).
+    let times: Vec<_> = bunq_hit_times(&server, LIST_URL);
+    assert!((times[7] - times[0]).num_milliseconds() >= 5_900, "{times:?}");
+    for (i, t) in times.iter().enumerate() {
+        let window = chrono::Duration::milliseconds(3_000 - 30);
+        let within = times[i..].iter().filter(|u| **u - *t < window).count();
+        assert!(within <= 3, "{within} GETs within 3 s of {t}");
+    }
 }
 
 #[tokio::test]

@@ -216,3 +216,34 @@ fn twenty_tasks_in_four_processes_make_one_upstream_call() {
     }
     clear(&url, &prefix);
 }
+
+#[tokio::test]
+async fn the_session_server_limit_is_kept_across_instances_with_fleet_budgets() {
+    let (url, prefix, key) = (test_url(), unique_prefix("sessions"), random_store_key());
+    let sandbox = embed_sessions_testkit::sandbox::start().await;
+    let interval = Duration::from_millis(600);
+    // Two instances behind one address, one API key, two contexts: each has its own client
+    // limiter; only the fleet's budget spaces their /session-server calls.
+    let instance = |fleet: Fleet| {
+        let config = Config::builder(embed_sessions::bunq::Bunq)
+            .base_url(sandbox.urls().bunq.clone())
+            .api_key(PARTNER_KEY)
+            .rate_budgets(fleet.budgets())
+            .build()
+            .unwrap();
+        (BunqClient::new(config).unwrap().with_session_interval(interval), fleet)
+    };
+    let (c1, f1) = instance(fleet(&url, &prefix, &key).await);
+    let (c2, f2) = instance(fleet(&url, &prefix, &key).await);
+    let (a, b) = tokio::join!(
+        c1.context().store(RedisContextStore::new(&f1, "one").unwrap()).send(),
+        c2.context().store(RedisContextStore::new(&f2, "two").unwrap()).send(),
+    );
+    a.unwrap();
+    b.unwrap();
+    let times = embed_sessions_testkit::sandbox::bunq_hit_times(&sandbox, "POST /session-server");
+    assert_eq!(times.len(), 2);
+    let gap = (times[1] - times[0]).num_milliseconds().abs();
+    assert!(gap >= 580, "the second instance waited for the interval: {gap} ms");
+    clear(&url, &prefix);
+}

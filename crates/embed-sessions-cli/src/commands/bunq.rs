@@ -65,8 +65,18 @@ pub enum Cmd {
     },
 }
 
-fn client(global: &Global, sandbox: bool, description: Option<&str>) -> Result<BunqClient, Error> {
+fn client(
+    global: &Global,
+    stores: &Stores,
+    sandbox: bool,
+    description: Option<&str>,
+) -> Result<BunqClient, Error> {
     let mut builder = Config::builder(Bunq);
+    // With Redis, bunq's budgets (per endpoint, and one /session-server call per 30 s) are the
+    // fleet's: replicas behind one address share them.
+    if let Stores::Redis(fleet) = stores {
+        builder = builder.rate_budgets(fleet.budgets());
+    }
     if let Ok(key) = std::env::var(Bunq::DESCRIPTOR.api_key_var())
         && !key.is_empty()
     {
@@ -141,8 +151,8 @@ async fn open(client: &BunqClient, stores: &Stores, context: &Path) -> Result<Bu
 pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
     match cmd {
         Cmd::Session { context, description, sandbox } => {
-            let client = client(global, *sandbox, description.as_deref())?;
             let stores = Stores::new(global).await?;
+            let client = client(global, &stores, *sandbox, description.as_deref())?;
             let ctx = open(&client, &stores, context).await?;
             let session = ctx.session().await?;
             Ok(json!({
@@ -158,8 +168,8 @@ pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
                     "must be a UUID like 4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a",
                 )
             })?;
-            let client = client(global, *sandbox, None)?;
             let stores = Stores::new(global).await?;
+            let client = client(global, &stores, *sandbox, None)?;
             let partner = open(&client, &stores, context).await?;
             let request = raw::types::PartnerUserProvisionCreate {
                 director_relation_provision_id: None,

@@ -21,6 +21,7 @@ use super::{
     BunqClient, CREATE_DEVICE_SERVER, CREATE_INSTALLATION, CREATE_SESSION_SERVER, Environment,
     RENEW_MARGIN, check_key_environment,
 };
+use crate::core::budget::identity_of;
 use crate::core::error::ErrorKind;
 use crate::core::{AttemptHook, Call, Error, Secret, renew_once_on_401, validate};
 
@@ -129,7 +130,7 @@ impl BunqClient {
         };
         let hook = self.installed_hook(&inst.token, inst)?;
         let secrets = [api_key];
-        let call = Call::new(CREATE_DEVICE_SERVER).hook(hook).body_secrets(&secrets);
+        let call = keyed_call(CREATE_DEVICE_SERVER, hook, &secrets);
         let id = self
             .run(
                 call,
@@ -154,16 +155,24 @@ impl BunqClient {
         inst: &Installation,
     ) -> Result<BunqSession, Error> {
         self.inner.limiter.acquire(self.inner.rate_limit).await?;
+        let core = &self.inner.core;
+        // Across a fleet (budgets in Redis): bunq's one `/session-server` call per interval per
+        // IP, for every instance behind it; waiting as the limiter does, or failing at once.
+        let interval = self.inner.limiter.interval();
+        let deadline = match self.inner.rate_limit {
+            super::SessionRateLimit::Wait { max_wait } => max_wait,
+            super::SessionRateLimit::Fail => std::time::Duration::ZERO,
+        };
+        let limit = crate::core::budget::Limit::new(1, interval);
+        core.take_shared_budget("session-server", Some(api_key), limit, deadline).await?;
         let hook = self.installed_hook(&inst.token, inst)?;
         // A 429 here means the 30-second session window, not the 3-second one.
-        let core = &self.inner.core;
         let policy =
             core.policy().clone().default_retry_after_429(Some(self.inner.limiter.interval()));
         let body = types::SessionServerCreate { secret: api_key.expose().to_string() };
         let created_at = Utc::now();
         let secrets = [api_key];
-        let call =
-            Call::new(CREATE_SESSION_SERVER).hook(hook).policy(policy).body_secrets(&secrets);
+        let call = keyed_call(CREATE_SESSION_SERVER, hook, &secrets).policy(policy);
         let session = self
             .run(
                 call,
@@ -438,6 +447,20 @@ impl<'a> ContextBuilder<'a> {
         check_key_environment(&api_key, client.inner.environment)?;
         save_to(self.store.as_ref(), snapshot(client, &api_key, None, None, None)).await?;
         Ok(Parsed { api_key, installation: None, device_id: None, session: None })
+    }
+}
+
+/// A call that sends `secrets[0]`, an API key, in its body: signed with `hook`, the key scrubbed
+/// from errors, counted against that key's rate budget.
+fn keyed_call<'s>(
+    op: &'static str,
+    hook: Arc<dyn AttemptHook>,
+    secrets: &'s [&'s Secret],
+) -> Call<'s> {
+    let call = Call::new(op).hook(hook).body_secrets(secrets);
+    match secrets.first() {
+        Some(key) => call.rate_identity(identity_of(key)),
+        None => call,
     }
 }
 
@@ -773,7 +796,7 @@ impl BunqContext {
             let session = self.session().await?;
             let hook = client.installed_hook(session.token(), &self.inner.installation)?;
             *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.token().clone());
-            let call = Call::new(op).hook(hook);
+            let call = Call::new(op).hook(hook).rate_identity(identity_of(&self.inner.api_key));
             let call = match retry_safe {
                 Some(safe) => call.retry_safe(safe),
                 None => call,

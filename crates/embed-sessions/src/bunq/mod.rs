@@ -136,8 +136,29 @@ impl Provider for Bunq {
                 CREATE_DEVICE_SERVER,
                 CREATE_SESSION_SERVER,
                 CREATE_USER_PROVISION,
-            ]);
+            ])
+            .with_rate_limits(rate_rule);
     type Reason = Reason;
+}
+
+/// bunq's published limits, per endpoint (here: per operation) and per IP: GET 3, POST 5, PUT
+/// 2 within any 3 consecutive seconds. `/session-server`'s 1 per 30 s is kept by the client's
+/// [`SessionLimiter`] (which can wait or fail, and whose interval tests shorten), not here.
+/// A budget is kept per API key (each context's own) unless the configuration names an egress
+/// identity (`ConfigBuilder::rate_identity`): replicas behind one NAT should set one.
+fn rate_rule(_operation: &str, method: &str) -> Option<crate::core::budget::RateRule> {
+    use crate::core::budget::{Limit, RateRule};
+    const WINDOW: Duration = Duration::from_secs(3);
+    const GET: &[Limit] = &[Limit::new(3, WINDOW)];
+    const POST: &[Limit] = &[Limit::new(5, WINDOW)];
+    const PUT: &[Limit] = &[Limit::new(2, WINDOW)];
+    let limits = match method {
+        "GET" => GET,
+        "POST" => POST,
+        "PUT" => PUT,
+        _ => return None,
+    };
+    Some(RateRule { limits, per_operation: true })
 }
 
 /// The operations the descriptor marks as not safe to repeat.

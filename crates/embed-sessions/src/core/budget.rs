@@ -57,6 +57,11 @@ pub trait BudgetStore: fmt::Debug + Send + Sync {
     /// Takes one request from the budget `key` under every limit in `limits` (`Ok(None)`), or
     /// says how long until one is free (`Ok(Some(wait))`, nothing taken).
     fn take<'a>(&'a self, key: &'a str, limits: &'a [Limit]) -> TakeFuture<'a>;
+
+    /// Whether several processes share these budgets (a fleet's Redis).
+    fn is_shared(&self) -> bool {
+        false
+    }
 }
 
 /// The budgets of this process: one per key, each a log of the last requests per limit (at
@@ -104,6 +109,16 @@ impl BudgetStore for LocalBudgets {
 pub fn local_budgets() -> Arc<dyn BudgetStore> {
     static LOCAL: OnceLock<Arc<LocalBudgets>> = OnceLock::new();
     LOCAL.get_or_init(Default::default).clone()
+}
+
+/// The budget identity of an API key: `key-` and an FNV-1a (64 bits) of it, stable across
+/// processes (so every instance names the same budget) and not the key itself.
+pub fn identity_of(key: &super::Secret) -> String {
+    let h = key
+        .expose()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    format!("key-{h:016x}")
 }
 
 /// Waits until `store` grants one request of budget `key`, for at most `deadline`.

@@ -19,7 +19,7 @@ use reqwest::ResponseBuilderExt as _;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
-use super::budget::{Limit, acquire};
+use super::budget::{Limit, acquire, identity_of};
 use super::config::{Config, Settings};
 use super::error::{ApiError, Error, ErrorKind};
 use super::provider::{Descriptor, Provider};
@@ -52,13 +52,29 @@ pub struct Call<'s> {
     body_secrets: &'s [&'s Secret],
     hook: Option<Arc<dyn AttemptHook>>,
     policy: Option<RetryPolicy>,
+    rate_identity: Option<String>,
 }
 
 impl<'s> Call<'s> {
     /// A call of `operation` (its snake_case operation id). Whether it is safe to repeat comes
     /// from the provider's [`Descriptor`] unless set with [`Call::retry_safe`].
     pub fn new(operation: &'static str) -> Self {
-        Self { op: operation, retry_safe: None, body_secrets: &[], hook: None, policy: None }
+        Self {
+            op: operation,
+            retry_safe: None,
+            body_secrets: &[],
+            hook: None,
+            policy: None,
+            rate_identity: None,
+        }
+    }
+
+    /// Whose rate budget this call counts against, when it is not the client's (a provider
+    /// whose calls carry several API keys: [`budget::identity_of`](super::budget::identity_of)
+    /// of the call's key). An identity set on the configuration wins over this one.
+    pub fn rate_identity(mut self, identity: String) -> Self {
+        self.rate_identity = Some(identity);
+        self
     }
 
     /// Overrides whether the operation may be repeated after an uncertain failure.
@@ -102,6 +118,8 @@ struct Seen {
 /// The call in progress, as the transport sees it.
 struct CallState {
     op: &'static str,
+    /// The call's own rate-budget identity (see [`Call::rate_identity`]).
+    rate_identity: Option<String>,
     retry_safe: bool,
     policy: RetryPolicy,
     hook: Option<Arc<dyn AttemptHook>>,
@@ -253,7 +271,12 @@ impl Shared {
 
     /// The rate budget this request counts against, if its operation is under published
     /// limits (or the client's own).
-    fn budget_for(&self, op: &str, method: &str) -> Option<(Cow<'_, str>, &'static [Limit])> {
+    fn budget_for(
+        &self,
+        call: &CallState,
+        method: &str,
+    ) -> Option<(Cow<'_, str>, &'static [Limit])> {
+        let op = call.op;
         let rates = &self.settings.rates;
         let (limits, per_operation) = match rates.limits {
             Some(limits) => (limits, false),
@@ -265,11 +288,13 @@ impl Shared {
         if limits.is_empty() {
             return None;
         }
-        let key = if per_operation {
-            Cow::Owned(format!("{}:{op}", self.budget_key))
-        } else {
-            Cow::Borrowed(self.budget_key.as_str())
+        // The configuration's identity wins; else the call's (its own API key); else the
+        // client's key.
+        let base: Cow<'_, str> = match (&rates.identity, &call.rate_identity) {
+            (None, Some(id)) => Cow::Owned(format!("{}:{id}", self.descriptor().name())),
+            _ => Cow::Borrowed(self.budget_key.as_str()),
         };
+        let key = if per_operation { Cow::Owned(format!("{base}:{op}")) } else { base };
         Some((key, limits))
     }
 
@@ -290,7 +315,7 @@ impl Shared {
                 Ok(req) => req,
                 Err(e) => return call.fail(e),
             };
-            if let Some((key, limits)) = self.budget_for(call.op, req.method().as_str()) {
+            if let Some((key, limits)) = self.budget_for(call, req.method().as_str()) {
                 let store = &*self.settings.rates.store;
                 if let Err(e) = acquire(store, &key, limits, self.settings.timeout).await {
                     return call.fail(e);
@@ -302,13 +327,6 @@ impl Shared {
             }
         }
     }
-}
-
-/// FNV-1a, 64 bits: a stable (across processes) name for a budget that does not show the key.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The `Retry-After` of a response, as a wait from now.
@@ -473,7 +491,7 @@ impl<C> Core<C> {
             .collect();
         let identity = match (&settings.rates.identity, &settings.api_key) {
             (Some(id), _) => id.clone(),
-            (None, Some(key)) => format!("key-{:016x}", fnv1a(key.expose().as_bytes())),
+            (None, Some(key)) => identity_of(key),
             (None, None) => "default".into(),
         };
         let budget_key = format!("{}:{identity}", P::DESCRIPTOR.name());
@@ -528,6 +546,39 @@ impl<C> Core<C> {
         self.shared.settings.timeout
     }
 
+    /// Takes one request from a budget of the provider's own making (a limit the descriptor
+    /// cannot state, e.g. with a configurable window), kept where the client's budgets are:
+    /// `name` under the budget identity (the configuration's, else `key`'s, else the client's).
+    /// Only when the budgets are a fleet's: in one process the provider module's own limiter
+    /// does this. Waits for at most `deadline`.
+    pub async fn take_shared_budget(
+        &self,
+        name: &str,
+        key: Option<&Secret>,
+        limit: Limit,
+        deadline: std::time::Duration,
+    ) -> Result<(), Error> {
+        let rates = &self.shared.settings.rates;
+        if !rates.store.is_shared() {
+            return Ok(());
+        }
+        let identity = match (&rates.identity, key) {
+            (Some(id), _) => id.clone(),
+            (None, Some(k)) => identity_of(k),
+            (None, None) => {
+                return acquire(
+                    &*rates.store,
+                    &format!("{}:{name}", self.shared.budget_key),
+                    &[limit],
+                    deadline,
+                )
+                .await;
+            }
+        };
+        let budget = format!("{}:{identity}:{name}", self.descriptor().name());
+        acquire(&*rates.store, &budget, &[limit], deadline).await
+    }
+
     /// Runs one generated operation: `send` builds and sends it with the generated client;
     /// `api_error` turns a typed error body into the provider's [`ApiError`]; `open` turns the
     /// typed success into the caller's value (an envelope's `data`, say), and its errors are
@@ -547,6 +598,7 @@ impl<C> Core<C> {
         let retry_safe = call.retry_safe.unwrap_or_else(|| d.is_retry_safe(call.op));
         let state = Arc::new(CallState {
             op: call.op,
+            rate_identity: call.rate_identity,
             retry_safe,
             policy: call.policy.unwrap_or_else(|| self.shared.policy.clone()),
             hook: call.hook,

@@ -39,6 +39,10 @@ pub(super) struct FleetBudgets {
 }
 
 impl BudgetStore for FleetBudgets {
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     fn take<'a>(&'a self, key: &'a str, limits: &'a [Limit]) -> TakeFuture<'a> {
         Box::pin(async move {
             let take = redis::Script::new(TAKE);

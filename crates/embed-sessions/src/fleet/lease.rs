@@ -1,6 +1,5 @@
 //! A lease on a Redis key: one holder at a time, expiring when its holder is gone.
 
-use std::fmt;
 use std::time::{Duration, Instant};
 
 use super::{Fleet, random_token};
@@ -25,17 +24,12 @@ const POLL: Duration = Duration::from_millis(25);
 /// A held lease. While it lives a task extends it every third of its time to live; dropping
 /// it releases it (compare-and-delete, so a lease that expired and was taken by another
 /// instance is left alone). Its token fences writes: see [`Fleet::save`].
+#[derive(Debug)]
 pub struct Lease {
     fleet: Fleet,
     key: String,
     token: Secret,
     extender: tokio::task::JoinHandle<()>,
-}
-
-impl fmt::Debug for Lease {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lease").field("key", &self.key).finish_non_exhaustive()
-    }
 }
 
 impl Lease {
