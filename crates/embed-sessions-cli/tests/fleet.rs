@@ -91,7 +91,13 @@ fn eight_processes_open_one_context_with_one_installation_device_and_session() {
 
     // Nothing secret is in Redis in the clear: the key, the tokens, the private key.
     let stored = scan(&fleet.redis, &fleet.prefix);
-    assert_eq!(stored.len(), 1, "the context only (leases are released): {stored:?}");
+    // The context, and bunq's rate budgets (named by a digest of the key, never the key); no
+    // lease is left behind.
+    let (budgets, records): (Vec<_>, Vec<_>) = stored
+        .iter()
+        .partition(|(k, _)| k.starts_with(&format!("{}budget:bunq:key-", fleet.prefix)));
+    assert_eq!(records.len(), 1, "the context only (leases are released): {records:?}");
+    assert!(!budgets.is_empty(), "bunq's budgets are the fleet's");
     let mut secrets = sb.secrets();
     secrets.push(PARTNER_KEY.to_string());
     assert!(secrets.len() >= 3, "key, installation token, session token: {secrets:?}");
@@ -102,7 +108,8 @@ fn eight_processes_open_one_context_with_one_installation_device_and_session() {
             }
             assert!(!value.contains("PRIVATE KEY") && !value.contains("api_key"), "{key}");
         }
-        assert!(values.iter().any(|v| v.starts_with("es1.")), "{key}: a sealed value");
+        let budget = budgets.iter().any(|(k, _)| k == key);
+        assert!(budget || values.iter().any(|v| v.starts_with("es1.")), "{key}: a sealed value");
     }
     // Another process with another store key cannot read it, and says which variable.
     let mut cmd = fleet.session("partner");
@@ -296,4 +303,34 @@ fn a_hundred_vlens_calls_from_four_processes_keep_vlens_published_limits() {
     let per_minute = busiest(&times, 60_000, 20);
     assert!(per_minute <= 60, "{per_minute} requests within a minute");
     assert!(times[60] >= 59_900, "the 61st waited for the minute: {times:?}");
+}
+
+#[test]
+fn provision_with_redis_stores_the_users_context_under_the_partners_name() {
+    let fleet = Fleet::new("provision");
+    fleet.sandbox.set_bunq_provision_reads(1);
+    let (code, _, stderr) = finish(fleet.session("partner").spawn().unwrap());
+    assert_eq!(code, 0, "{stderr}");
+    let external = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
+    let mut cmd = Command::new(BIN);
+    cmd.args(["bunq", "provision", "--context", "partner", "--email", "new@example.com"])
+        .args(["--phone", "+31612345678", "--external-id", external, "--wait", "20"])
+        .env("BUNQ_BASE_URL", &fleet.sandbox.urls().bunq)
+        .env_remove("BUNQ_API_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let (code, out, stderr) = finish(fleet.redis_env(&mut cmd).spawn().unwrap());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["userContext"], format!("partner.user-{external}"));
+    let names: Vec<String> =
+        scan(&fleet.redis, &fleet.prefix).into_iter().map(|(k, _)| k).collect();
+    let user_key = format!("{}bunq:context:partner.user-{external}", fleet.prefix);
+    assert!(names.contains(&user_key), "{names:?}");
+    // The one-time token value is in Redis only sealed.
+    let id = out["id"].as_i64().unwrap();
+    let token = fleet.sandbox.bunq_provision_token(id).unwrap();
+    for (key, values) in scan(&fleet.redis, &fleet.prefix) {
+        assert!(values.iter().all(|v| !v.contains(&token)), "{key} holds the token value");
+    }
+    assert!(!out.to_string().contains(&token) && !stderr.contains(&token));
 }

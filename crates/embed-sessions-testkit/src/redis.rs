@@ -44,8 +44,8 @@ fn connect(url: &str) -> redis::RedisResult<redis::Connection> {
     redis::Client::open(url)?.get_connection_with_timeout(Duration::from_secs(2))
 }
 
-/// Every key under `prefix` with every value it holds (strings, and each field of hashes),
-/// as text.
+/// Every key under `prefix` with every value it holds (strings, each field of hashes, each
+/// member and score of sorted sets), as text.
 pub fn scan(url: &str, prefix: &str) -> Vec<(String, Vec<String>)> {
     let mut conn = connect(url).unwrap();
     let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}*")).query(&mut conn).unwrap();
@@ -55,6 +55,13 @@ pub fn scan(url: &str, prefix: &str) -> Vec<(String, Vec<String>)> {
         let values: Vec<String> = match kind.as_str() {
             "hash" => redis::cmd("HGETALL").arg(&key).query(&mut conn).unwrap(),
             "string" => vec![redis::cmd("GET").arg(&key).query(&mut conn).unwrap()],
+            "zset" => redis::cmd("ZRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query(&mut conn)
+                .unwrap(),
             other => vec![format!("(a {other})")],
         };
         out.push((key, values));
