@@ -6,7 +6,9 @@
 //! - `fleet/l2_hit`: `Fleet::get_or_fetch` of a stored, fresh value (`HMGET`, AES-256-GCM open,
 //!   decode): the cost of a second-level hit;
 //! - `fleet/l1_hit`: `SessionCache::get` of a session held in process (the first level in
-//!   front of Redis: no round trip).
+//!   front of Redis: no round trip);
+//! - `fleet/budget_local`, `fleet/budget_redis`: one rate-budget decision, in process (what
+//!   every Vlens and bunq request now pays) and in Redis (one script).
 //!
 //! Needs a Redis at `EMBED_SESSIONS_TEST_REDIS` (default `redis://127.0.0.1:6379`); keys under
 //! a prefix of their own, removed at the end.
@@ -19,6 +21,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use embed_sessions::Secret;
+use embed_sessions::core::budget::{BudgetStore as _, Limit, LocalBudgets};
 use embed_sessions::fleet::{Codec, Fleet, StoreKey};
 
 fn redis_url() -> String {
@@ -97,6 +100,14 @@ fn fleet_benches(c: &mut Criterion) {
         let get = || cache.get("bench-user", tenant, UserProvisioning::AutoProvision);
         rt.block_on(get()).unwrap();
         b.iter(|| black_box(rt.block_on(get()).unwrap()))
+    });
+    // What a rate budget costs per request, against limits never reached.
+    const WIDE: &[Limit] = &[Limit::new(u32::MAX, Duration::from_millis(1))];
+    let local = LocalBudgets::default();
+    g.bench_function("budget_local", |b| b.iter(|| black_box(local.take_now("bench", WIDE))));
+    let shared = fleet.budgets();
+    g.bench_function("budget_redis", |b| {
+        b.iter(|| black_box(rt.block_on(shared.take("bench", WIDE)).unwrap()))
     });
     g.finish();
     let keys: Vec<String> =
