@@ -21,7 +21,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use embed_sessions::Secret;
-use embed_sessions::core::budget::{BudgetStore as _, Limit, LocalBudgets};
+use embed_sessions::core::budget::{Limit, LocalBudgets};
 use embed_sessions::fleet::{Codec, Fleet, StoreKey};
 
 fn redis_url() -> String {
