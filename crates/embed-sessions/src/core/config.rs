@@ -145,8 +145,9 @@ impl<P: Provider> Config<P> {
         self.settings.timeout
     }
 
-    /// The API key, or a configuration error naming its environment variable.
-    pub(crate) fn require_api_key(&self) -> Result<&Secret, Error> {
+    /// The API key, or a configuration error naming its environment variable (what a
+    /// provider client whose every call needs the key checks at construction).
+    pub fn require_api_key(&self) -> Result<&Secret, Error> {
         self.settings.require_api_key()
     }
 }
