@@ -260,7 +260,7 @@ fn timestamp(t: DateTime<Utc>) -> String {
 
 /// A path with numeric segments as `{id}`: `/user/1364/notification-filter-url` ->
 /// `/user/{id}/notification-filter-url`.
-fn route(path: &str) -> String {
+pub fn route(path: &str) -> String {
     path.split('/')
         .map(|s| if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { s })
         .collect::<Vec<_>>()

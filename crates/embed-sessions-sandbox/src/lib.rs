@@ -50,7 +50,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::net::TcpListener;
 
-pub use crate::bunq::ServerKey;
+pub use crate::bunq::{ServerKey, route as bunq_route};
 pub use crate::fault::{Action, ActiveFault, Canned, Fault, Target};
 pub use crate::record::{REDACTED, RecordedRequest};
 

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use embed_sessions_sandbox::{BUNQ_PREFIX, Canned, RecordedRequest, Sandbox, Target};
-use serde_json::Value;
 
 /// A sandbox on a free loopback port whose bunq allows a `/session-server` call every 10 ms per
 /// address (bunq's 30 s would make every test that opens two contexts wait), with room for
@@ -23,11 +22,7 @@ pub async fn start() -> Sandbox {
 /// `/user/{id}/notification-filter-url`.
 pub fn bunq_route(path: &str) -> String {
     let path = path.split('?').next().unwrap_or_default();
-    let path = path.strip_prefix(BUNQ_PREFIX).unwrap_or(path);
-    path.split('/')
-        .map(|s| if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { s })
-        .collect::<Vec<_>>()
-        .join("/")
+    embed_sessions_sandbox::bunq_route(path.strip_prefix(BUNQ_PREFIX).unwrap_or(path))
 }
 
 /// The bunq requests it recorded for `"METHOD /route"` (routes as [`bunq_route`] writes them,
@@ -89,12 +84,4 @@ pub fn bunq_raw(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Ca
 /// `path_prefix` with `canned`.
 pub fn bunq_respond(sb: &Sandbox, path_prefix: &str, canned: Canned, times: u32) {
     sb.respond(Target::Bunq, Some(path_prefix), canned, Some(times));
-}
-
-/// The JSON bodies of the recorded requests for a bunq route (secrets redacted).
-pub fn bunq_bodies(sb: &Sandbox, route: &str) -> Vec<Value> {
-    bunq_requests(sb, route)
-        .iter()
-        .map(|r| serde_json::from_str(&r.body).unwrap_or(Value::Null))
-        .collect()
 }

@@ -32,11 +32,8 @@ pub async fn run(cli: &Cli) -> (&'static str, Result<Value, Failure>) {
 /// The fleet's Redis (`--redis` / EMBED_SESSIONS_REDIS_URL), or `None` to keep state in this
 /// process.
 pub async fn fleet(global: &crate::Global) -> Result<Option<embed_sessions::fleet::Fleet>, Error> {
-    use embed_sessions::fleet::{DEFAULT_PREFIX, Fleet, REDIS_PREFIX_VAR, StoreKey};
     let Some(url) = global.redis_url() else { return Ok(None) };
-    let prefix = std::env::var(REDIS_PREFIX_VAR).unwrap_or_else(|_| DEFAULT_PREFIX.into());
-    let key = StoreKey::from_env()?;
-    Fleet::connect(&url, &prefix, key).await.map(Some)
+    embed_sessions::fleet::Fleet::connect_url_env(&url).await.map(Some)
 }
 
 /// Serializes a facade value for stdout. A failure here comes after the request succeeded:

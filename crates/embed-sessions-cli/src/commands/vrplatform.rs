@@ -50,12 +50,8 @@ pub async fn run(global: &Global, cmd: &Cmd) -> Result<Value, Failure> {
             // within its lifetime is used, with no upstream call).
             if let Some(fleet) = super::fleet(global).await? {
                 let cache = SessionCache::builder(client).shared(&fleet).build();
-                let provisioning = if *auto_provision {
-                    UserProvisioning::AutoProvision
-                } else {
-                    UserProvisioning::ExistingUser
-                };
-                let session = cache.get(sub, tenant, provisioning).await?;
+                let session =
+                    cache.get(sub, tenant, UserProvisioning::from(*auto_provision)).await?;
                 return super::to_json(&session.frontend_payload());
             }
             let session = client

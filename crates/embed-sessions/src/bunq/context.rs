@@ -469,9 +469,10 @@ fn keyed_call<'s>(
 fn is_complete(stored: &StoredContext) -> bool {
     stored.installation.is_some()
         && stored.device_id.is_some()
-        && stored.session.as_ref().is_some_and(|s| {
-            chrono::Duration::from_std(RENEW_MARGIN).is_ok_and(|m| s.expires_at > Utc::now() + m)
-        })
+        && stored
+            .session
+            .as_ref()
+            .is_some_and(|s| super::session::lives_beyond(s.expires_at, RENEW_MARGIN, Utc::now()))
 }
 
 /// Finishes a context: installation and device where missing (each saved), then a session.

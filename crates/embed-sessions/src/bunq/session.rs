@@ -261,7 +261,16 @@ impl BunqSession {
 
     /// Whether more than `margin` of life is left at `now`.
     pub fn is_valid_for(&self, margin: std::time::Duration, now: DateTime<Utc>) -> bool {
-        let margin = chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::MAX);
-        self.expires_at - now > margin
+        lives_beyond(self.expires_at, margin, now)
     }
+}
+
+/// Whether something expiring at `expires_at` has more than `margin` left at `now`.
+pub(crate) fn lives_beyond(
+    expires_at: DateTime<Utc>,
+    margin: std::time::Duration,
+    now: DateTime<Utc>,
+) -> bool {
+    let margin = chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::MAX);
+    expires_at - now > margin
 }

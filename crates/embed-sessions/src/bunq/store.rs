@@ -85,8 +85,9 @@ impl<S: ContextStore + ?Sized> ContextStore for Box<S> {
     }
 }
 
-/// What [`ContextStore::lock`] hands out: the lease is held until [`StoreLock::release`] (or,
-/// as a fallback, until it is dropped).
+/// What [`ContextStore::lock`] hands out: the lease is held until [`StoreLock::release`]
+/// runs its release step (dropped without it, the step's captured state is dropped: a store
+/// should then let the lease expire or release it from its own `Drop`).
 pub struct StoreLock {
     release: Option<Release>,
 }
@@ -94,11 +95,6 @@ pub struct StoreLock {
 type Release = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 impl StoreLock {
-    /// Wraps whatever holds the lease (dropping it must release the lease).
-    pub fn new(held: impl Send + Sync + 'static) -> Self {
-        Self::with_release(move || async move { drop(held) })
-    }
-
     /// A lock released by an async step (a round trip to the shared store): `release` runs
     /// in [`StoreLock::release`]; dropped without it, the lease is left to expire.
     pub fn with_release<F, Fut>(release: F) -> Self

@@ -76,7 +76,11 @@ impl LocalBudgets {
     pub fn take_now(&self, key: &str, limits: &[Limit]) -> Option<Duration> {
         let now = Instant::now();
         let mut logs = self.logs.lock().unwrap_or_else(|p| p.into_inner());
-        let log = logs.entry(key.to_string()).or_default();
+        // A known budget is found without allocating its name (every request comes here).
+        if !logs.contains_key(key) {
+            logs.insert(key.to_string(), Vec::new());
+        }
+        let log = logs.get_mut(key)?;
         log.resize_with(limits.len(), VecDeque::new);
         let mut wait = Duration::ZERO;
         for (limit, times) in limits.iter().zip(log.iter_mut()) {

@@ -288,14 +288,18 @@ impl Shared {
         if limits.is_empty() {
             return None;
         }
-        // The configuration's identity wins; else the call's (its own API key); else the
-        // client's key.
-        let base: Cow<'_, str> = match (&rates.identity, &call.rate_identity) {
-            (None, Some(id)) => Cow::Owned(format!("{}:{id}", self.descriptor().name())),
-            _ => Cow::Borrowed(self.budget_key.as_str()),
-        };
+        let base = self.budget_base(call.rate_identity.as_deref());
         let key = if per_operation { Cow::Owned(format!("{base}:{op}")) } else { base };
         Some((key, limits))
+    }
+
+    /// `<provider>:<identity>` of a budget: the configuration's identity wins; else the
+    /// call's own (its API key's); else the client's (see `budget_key`).
+    fn budget_base(&self, call_identity: Option<&str>) -> Cow<'_, str> {
+        match (&self.settings.rates.identity, call_identity) {
+            (None, Some(id)) => Cow::Owned(format!("{}:{id}", self.descriptor().name())),
+            _ => Cow::Borrowed(self.budget_key.as_str()),
+        }
     }
 
     async fn run(
@@ -558,25 +562,13 @@ impl<C> Core<C> {
         limit: Limit,
         deadline: std::time::Duration,
     ) -> Result<(), Error> {
-        let rates = &self.shared.settings.rates;
-        if !rates.store.is_shared() {
+        let store = &*self.shared.settings.rates.store;
+        if !store.is_shared() {
             return Ok(());
         }
-        let identity = match (&rates.identity, key) {
-            (Some(id), _) => id.clone(),
-            (None, Some(k)) => identity_of(k),
-            (None, None) => {
-                return acquire(
-                    &*rates.store,
-                    &format!("{}:{name}", self.shared.budget_key),
-                    &[limit],
-                    deadline,
-                )
-                .await;
-            }
-        };
-        let budget = format!("{}:{identity}:{name}", self.descriptor().name());
-        acquire(&*rates.store, &budget, &[limit], deadline).await
+        let identity = key.map(identity_of);
+        let budget = format!("{}:{name}", self.shared.budget_base(identity.as_deref()));
+        acquire(store, &budget, &[limit], deadline).await
     }
 
     /// Runs one generated operation: `send` builds and sends it with the generated client;

@@ -30,6 +30,8 @@ pub struct Lease {
     key: String,
     token: Secret,
     extender: tokio::task::JoinHandle<()>,
+    /// Set by [`Lease::release`]: nothing left for `Drop` to do.
+    released: bool,
 }
 
 impl Lease {
@@ -55,7 +57,7 @@ impl Lease {
             if taken.is_some() {
                 let extender = tokio::spawn(extend(fleet.clone(), key.clone(), token.clone(), ttl));
                 tracing::debug!(lease = %key, "lease taken");
-                return Ok(Self { fleet: fleet.clone(), key, token, extender });
+                return Ok(Self { fleet: fleet.clone(), key, token, extender, released: false });
             }
             if Instant::now() + POLL > deadline {
                 return Err(Error::new(ErrorKind::Timeout).with_message(format!(
@@ -80,16 +82,19 @@ impl Lease {
     }
 
     /// Releases the lease now (dropping it does the same, in a spawned task).
-    pub async fn release(self) {
+    pub async fn release(mut self) {
         self.extender.abort();
         let _ = release(&self.fleet, &self.key, &self.token).await;
-        // Drop runs next and finds nothing left to do but a second, harmless compare.
+        self.released = true;
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
         self.extender.abort();
+        if self.released {
+            return;
+        }
         let (fleet, key, token) = (self.fleet.clone(), self.key.clone(), self.token.clone());
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(async move {

@@ -140,8 +140,14 @@ impl Fleet {
         let Some(url) = std::env::var(REDIS_URL_VAR).ok().filter(|u| !u.trim().is_empty()) else {
             return Ok(None);
         };
+        Self::connect_url_env(&url).await.map(Some)
+    }
+
+    /// [`Fleet::connect`] to `url` (a command-line flag, say), with the prefix from
+    /// [`REDIS_PREFIX_VAR`] and the store key from [`STORE_KEY_VAR`].
+    pub async fn connect_url_env(url: &str) -> Result<Self, Error> {
         let prefix = std::env::var(REDIS_PREFIX_VAR).unwrap_or_else(|_| DEFAULT_PREFIX.into());
-        Self::connect(&url, &prefix, StoreKey::from_env()?).await.map(Some)
+        Self::connect(url, &prefix, StoreKey::from_env()?).await
     }
 
     /// The full Redis key for `name` (the prefix in front).

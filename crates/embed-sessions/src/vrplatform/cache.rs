@@ -47,6 +47,13 @@ pub enum UserProvisioning {
     AutoProvision,
 }
 
+impl From<bool> for UserProvisioning {
+    /// `true`: [`AutoProvision`](Self::AutoProvision) (the `autoProvision` flag).
+    fn from(auto_provision: bool) -> Self {
+        if auto_provision { Self::AutoProvision } else { Self::ExistingUser }
+    }
+}
+
 /// The outcome of one upstream fetch, shared by every caller waiting on it.
 type Outcome = Result<Arc<VrPlatformSession>, Arc<Error>>;
 
