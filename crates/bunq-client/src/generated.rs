@@ -8,6 +8,21 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///A money amount; `value` is a decimal string (`"-12.50"`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct Amount {
+        ///ISO 4217 currency code.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        ///The amount, a decimal string; negative for outgoing payments.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub value: ::std::option::Option<::std::string::String>,
+    }
+    impl Amount {
+        pub fn builder() -> builder::Amount {
+            Default::default()
+        }
+    }
     ///bunq's error body. There may be several entries: join their descriptions. Non-JSON bodies (HTML 502s) never reach this type: 5XX is not declared.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct BunqError {
@@ -172,6 +187,59 @@ pub mod types {
     }
     impl LabelUser {
         pub fn builder() -> builder::LabelUser {
+            Default::default()
+        }
+    }
+    ///A card transaction (S MasterCardActionRead; the members a callback check needs).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct MasterCardAction {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub amount_billing: ::std::option::Option<Amount>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub amount_local: ::std::option::Option<Amount>,
+        ///The authorisation status.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authorisation_status: ::std::option::Option<::std::string::String>,
+        ///The card used.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub card_id: ::std::option::Option<i64>,
+        ///Why the transaction was denied, or ALLOWED.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub decision: ::std::option::Option<::std::string::String>,
+        ///The transaction's description.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///The card transaction id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<i64>,
+        ///The monetary account charged.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monetary_account_id: ::std::option::Option<i64>,
+    }
+    impl MasterCardAction {
+        pub fn builder() -> builder::MasterCardAction {
+            Default::default()
+        }
+    }
+    ///One element of a MasterCardAction `Response`, keyed by its type.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub enum MasterCardActionItem {
+        MasterCardAction(MasterCardAction),
+    }
+    impl ::std::convert::From<MasterCardAction> for MasterCardActionItem {
+        fn from(value: MasterCardAction) -> Self {
+            Self::MasterCardAction(value)
+        }
+    }
+    ///Response of read_master_card_action.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MasterCardActionResponse {
+        ///One element, the MasterCardAction.
+        #[serde(rename = "Response")]
+        pub response: ::std::vec::Vec<MasterCardActionItem>,
+    }
+    impl MasterCardActionResponse {
+        pub fn builder() -> builder::MasterCardActionResponse {
             Default::default()
         }
     }
@@ -580,6 +648,110 @@ pub mod types {
             value.parse()
         }
     }
+    ///A payment (S PaymentRead; the members a callback check needs).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct Payment {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub amount: ::std::option::Option<Amount>,
+        ///The other party (raw JSON; its shape is polymorphic).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub counterparty_alias: ::std::option::Option<::serde_json::Value>,
+        ///Creation time, UTC `YYYY-MM-DD hh:mm:ss.ssssss`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created: ::std::option::Option<::std::string::String>,
+        ///The payment's description.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///The payment id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<i64>,
+        ///The monetary account the payment is on.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monetary_account_id: ::std::option::Option<i64>,
+        ///The payment sub type (PAYMENT, WITHDRAWAL, REVERSAL, ...).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sub_type: ::std::option::Option<::std::string::String>,
+        ///The payment type (BUNQ, IDEAL, SWIFT, ...).
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<::std::string::String>,
+        ///Last update time, UTC `YYYY-MM-DD hh:mm:ss.ssssss`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub updated: ::std::option::Option<::std::string::String>,
+    }
+    impl Payment {
+        pub fn builder() -> builder::Payment {
+            Default::default()
+        }
+    }
+    ///One element of a Payment `Response`, keyed by its type.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub enum PaymentItem {
+        Payment(Payment),
+    }
+    impl ::std::convert::From<Payment> for PaymentItem {
+        fn from(value: Payment) -> Self {
+            Self::Payment(value)
+        }
+    }
+    ///Response of read_payment.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaymentResponse {
+        ///One element, the Payment.
+        #[serde(rename = "Response")]
+        pub response: ::std::vec::Vec<PaymentItem>,
+    }
+    impl PaymentResponse {
+        pub fn builder() -> builder::PaymentResponse {
+            Default::default()
+        }
+    }
+    ///A payment request (S RequestInquiryRead; the members a callback check needs).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct RequestInquiry {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub amount_inquired: ::std::option::Option<Amount>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub amount_responded: ::std::option::Option<Amount>,
+        ///The request's description.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///The request id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<i64>,
+        ///The monetary account the request was made from.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monetary_account_id: ::std::option::Option<i64>,
+        ///PENDING, ACCEPTED, REJECTED, REVOKED or EXPIRED.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+    }
+    impl RequestInquiry {
+        pub fn builder() -> builder::RequestInquiry {
+            Default::default()
+        }
+    }
+    ///One element of a RequestInquiry `Response`, keyed by its type.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub enum RequestInquiryItem {
+        RequestInquiry(RequestInquiry),
+    }
+    impl ::std::convert::From<RequestInquiry> for RequestInquiryItem {
+        fn from(value: RequestInquiry) -> Self {
+            Self::RequestInquiry(value)
+        }
+    }
+    ///Response of read_request_inquiry.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct RequestInquiryResponse {
+        ///One element, the RequestInquiry.
+        #[serde(rename = "Response")]
+        pub response: ::std::vec::Vec<RequestInquiryItem>,
+    }
+    impl RequestInquiryResponse {
+        pub fn builder() -> builder::RequestInquiryResponse {
+            Default::default()
+        }
+    }
     ///bunq's public key for verifying `X-Bunq-Server-Signature` on responses.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ServerPublicKey {
@@ -941,6 +1113,70 @@ pub mod types {
     }
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct Amount {
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            value: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Amount {
+            fn default() -> Self {
+                Self {
+                    currency: Ok(Default::default()),
+                    value: Ok(Default::default()),
+                }
+            }
+        }
+        impl Amount {
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for value: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Amount> for super::Amount {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Amount,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    currency: value.currency?,
+                    value: value.value?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Amount> for Amount {
+            fn from(value: super::Amount) -> Self {
+                Self {
+                    currency: Ok(value.currency),
+                    value: Ok(value.value),
+                }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct BunqError {
             error: ::std::result::Result<
@@ -1514,6 +1750,230 @@ pub mod types {
                     public_nick_name: Ok(value.public_nick_name),
                     type_: Ok(value.type_),
                     uuid: Ok(value.uuid),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MasterCardAction {
+            amount_billing: ::std::result::Result<
+                ::std::option::Option<super::Amount>,
+                ::std::string::String,
+            >,
+            amount_local: ::std::result::Result<
+                ::std::option::Option<super::Amount>,
+                ::std::string::String,
+            >,
+            authorisation_status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            card_id: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            decision: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            monetary_account_id: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MasterCardAction {
+            fn default() -> Self {
+                Self {
+                    amount_billing: Ok(Default::default()),
+                    amount_local: Ok(Default::default()),
+                    authorisation_status: Ok(Default::default()),
+                    card_id: Ok(Default::default()),
+                    decision: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    monetary_account_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl MasterCardAction {
+            pub fn amount_billing<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Amount>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_billing = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_billing: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn amount_local<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Amount>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_local = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_local: {e}")
+                    });
+                self
+            }
+            pub fn authorisation_status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authorisation_status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for authorisation_status: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn card_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.card_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for card_id: {e}")
+                    });
+                self
+            }
+            pub fn decision<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.decision = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for decision: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn monetary_account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.monetary_account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for monetary_account_id: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MasterCardAction> for super::MasterCardAction {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MasterCardAction,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount_billing: value.amount_billing?,
+                    amount_local: value.amount_local?,
+                    authorisation_status: value.authorisation_status?,
+                    card_id: value.card_id?,
+                    decision: value.decision?,
+                    description: value.description?,
+                    id: value.id?,
+                    monetary_account_id: value.monetary_account_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MasterCardAction> for MasterCardAction {
+            fn from(value: super::MasterCardAction) -> Self {
+                Self {
+                    amount_billing: Ok(value.amount_billing),
+                    amount_local: Ok(value.amount_local),
+                    authorisation_status: Ok(value.authorisation_status),
+                    card_id: Ok(value.card_id),
+                    decision: Ok(value.decision),
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    monetary_account_id: Ok(value.monetary_account_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MasterCardActionResponse {
+            response: ::std::result::Result<
+                ::std::vec::Vec<super::MasterCardActionItem>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MasterCardActionResponse {
+            fn default() -> Self {
+                Self {
+                    response: Err("no value supplied for response".to_string()),
+                }
+            }
+        }
+        impl MasterCardActionResponse {
+            pub fn response<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::MasterCardActionItem>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for response: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MasterCardActionResponse>
+        for super::MasterCardActionResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MasterCardActionResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { response: value.response? })
+            }
+        }
+        impl ::std::convert::From<super::MasterCardActionResponse>
+        for MasterCardActionResponse {
+            fn from(value: super::MasterCardActionResponse) -> Self {
+                Self {
+                    response: Ok(value.response),
                 }
             }
         }
@@ -3069,6 +3529,431 @@ pub mod types {
         for PartnerUserProvisionUpdate {
             fn from(value: super::PartnerUserProvisionUpdate) -> Self {
                 Self { status: Ok(value.status) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Payment {
+            amount: ::std::result::Result<
+                ::std::option::Option<super::Amount>,
+                ::std::string::String,
+            >,
+            counterparty_alias: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            created: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            monetary_account_id: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            sub_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            updated: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Payment {
+            fn default() -> Self {
+                Self {
+                    amount: Ok(Default::default()),
+                    counterparty_alias: Ok(Default::default()),
+                    created: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    monetary_account_id: Ok(Default::default()),
+                    sub_type: Ok(Default::default()),
+                    type_: Ok(Default::default()),
+                    updated: Ok(Default::default()),
+                }
+            }
+        }
+        impl Payment {
+            pub fn amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Amount>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount: {e}")
+                    });
+                self
+            }
+            pub fn counterparty_alias<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.counterparty_alias = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for counterparty_alias: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn created<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn monetary_account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.monetary_account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for monetary_account_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sub_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sub_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sub_type: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn updated<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Payment> for super::Payment {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Payment,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount: value.amount?,
+                    counterparty_alias: value.counterparty_alias?,
+                    created: value.created?,
+                    description: value.description?,
+                    id: value.id?,
+                    monetary_account_id: value.monetary_account_id?,
+                    sub_type: value.sub_type?,
+                    type_: value.type_?,
+                    updated: value.updated?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Payment> for Payment {
+            fn from(value: super::Payment) -> Self {
+                Self {
+                    amount: Ok(value.amount),
+                    counterparty_alias: Ok(value.counterparty_alias),
+                    created: Ok(value.created),
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    monetary_account_id: Ok(value.monetary_account_id),
+                    sub_type: Ok(value.sub_type),
+                    type_: Ok(value.type_),
+                    updated: Ok(value.updated),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaymentResponse {
+            response: ::std::result::Result<
+                ::std::vec::Vec<super::PaymentItem>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaymentResponse {
+            fn default() -> Self {
+                Self {
+                    response: Err("no value supplied for response".to_string()),
+                }
+            }
+        }
+        impl PaymentResponse {
+            pub fn response<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PaymentItem>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for response: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaymentResponse> for super::PaymentResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaymentResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { response: value.response? })
+            }
+        }
+        impl ::std::convert::From<super::PaymentResponse> for PaymentResponse {
+            fn from(value: super::PaymentResponse) -> Self {
+                Self {
+                    response: Ok(value.response),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct RequestInquiry {
+            amount_inquired: ::std::result::Result<
+                ::std::option::Option<super::Amount>,
+                ::std::string::String,
+            >,
+            amount_responded: ::std::result::Result<
+                ::std::option::Option<super::Amount>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            monetary_account_id: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for RequestInquiry {
+            fn default() -> Self {
+                Self {
+                    amount_inquired: Ok(Default::default()),
+                    amount_responded: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    monetary_account_id: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl RequestInquiry {
+            pub fn amount_inquired<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Amount>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_inquired = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_inquired: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn amount_responded<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Amount>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_responded = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_responded: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn monetary_account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.monetary_account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for monetary_account_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RequestInquiry> for super::RequestInquiry {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RequestInquiry,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount_inquired: value.amount_inquired?,
+                    amount_responded: value.amount_responded?,
+                    description: value.description?,
+                    id: value.id?,
+                    monetary_account_id: value.monetary_account_id?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RequestInquiry> for RequestInquiry {
+            fn from(value: super::RequestInquiry) -> Self {
+                Self {
+                    amount_inquired: Ok(value.amount_inquired),
+                    amount_responded: Ok(value.amount_responded),
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    monetary_account_id: Ok(value.monetary_account_id),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct RequestInquiryResponse {
+            response: ::std::result::Result<
+                ::std::vec::Vec<super::RequestInquiryItem>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for RequestInquiryResponse {
+            fn default() -> Self {
+                Self {
+                    response: Err("no value supplied for response".to_string()),
+                }
+            }
+        }
+        impl RequestInquiryResponse {
+            pub fn response<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::RequestInquiryItem>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for response: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RequestInquiryResponse>
+        for super::RequestInquiryResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RequestInquiryResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { response: value.response? })
+            }
+        }
+        impl ::std::convert::From<super::RequestInquiryResponse>
+        for RequestInquiryResponse {
+            fn from(value: super::RequestInquiryResponse) -> Self {
+                Self {
+                    response: Ok(value.response),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -4890,6 +5775,117 @@ let response = client.create_notification_filter_push()
         &self,
     ) -> builder::CreateNotificationFilterPush<'_> {
         builder::CreateNotificationFilterPush::new(self)
+    }
+    /**Read one payment of a monetary account
+
+The Payment with this id (S: READ_Payment_for_User_MonetaryAccount); a PAYMENT or MUTATION callback is confirmed by reading it here.
+
+Sends a `GET` request to `/user/{userID}/monetary-account/{monetaryAccountID}/payment/{itemId}`
+
+Arguments:
+- `user_id`: The user whose filters these are: `UserApiKey.id` (from the user's create_session_server) with that user's session token for user categories; the partner's own `UserCompany.id` with the partner session for PARTNER_USER_PROVISION.
+- `monetary_account_id`: The monetary account the object belongs to (its `monetary_account_id`).
+- `item_id`: The object's id.
+- `cache_control`: `no-cache`. Required by the bunq docs (optional in bunq's swagger): always send it; the facade does.
+- `user_agent`: Required by bunq on every call. Optional here because the facade's HTTP client sets it; raw callers without a client-level user agent must set it.
+- `x_bunq_client_authentication`: Required by bunq on every call except installation: the installation token for device-server and session-server, the session token otherwise. Optional here because the facade sets it in its request hook; raw callers must set it.
+- `x_bunq_client_request_id`: Optional unique id of this request; bunq rejects a reused id, so use a new one per attempt (including retries).
+- `x_bunq_client_signature`: Base64 (standard, padded) RSA PKCS#1 v1.5 SHA-256 signature of the exact request body bytes (empty for GET and DELETE) with the installation private key. Mandatory for session-server (missing: 466) and payment-executing calls; the SDKs send it on every call after installation. Optional here because it can only be computed from the serialised body, which the facade does in its request hook.
+- `x_bunq_geolocation`: Optional location of the client; send `0 0 0 0 000` (no location, valid in either documented coordinate order).
+- `x_bunq_language`: Optional language of translated texts, for example `en_US`.
+- `x_bunq_region`: Optional region of the client, for example `nl_NL`.
+```ignore
+let response = client.read_payment()
+    .user_id(user_id)
+    .monetary_account_id(monetary_account_id)
+    .item_id(item_id)
+    .cache_control(cache_control)
+    .user_agent(user_agent)
+    .x_bunq_client_authentication(x_bunq_client_authentication)
+    .x_bunq_client_request_id(x_bunq_client_request_id)
+    .x_bunq_client_signature(x_bunq_client_signature)
+    .x_bunq_geolocation(x_bunq_geolocation)
+    .x_bunq_language(x_bunq_language)
+    .x_bunq_region(x_bunq_region)
+    .send()
+    .await;
+```*/
+    pub fn read_payment(&self) -> builder::ReadPayment<'_> {
+        builder::ReadPayment::new(self)
+    }
+    /**Read one card transaction of a monetary account
+
+The MasterCardAction (card transaction) with this id (S: READ_MasterCardAction_for_User_MonetaryAccount); CARD_TRANSACTION_* and MUTATION callbacks carry one.
+
+Sends a `GET` request to `/user/{userID}/monetary-account/{monetaryAccountID}/mastercard-action/{itemId}`
+
+Arguments:
+- `user_id`: The user whose filters these are: `UserApiKey.id` (from the user's create_session_server) with that user's session token for user categories; the partner's own `UserCompany.id` with the partner session for PARTNER_USER_PROVISION.
+- `monetary_account_id`: The monetary account the object belongs to (its `monetary_account_id`).
+- `item_id`: The object's id.
+- `cache_control`: `no-cache`. Required by the bunq docs (optional in bunq's swagger): always send it; the facade does.
+- `user_agent`: Required by bunq on every call. Optional here because the facade's HTTP client sets it; raw callers without a client-level user agent must set it.
+- `x_bunq_client_authentication`: Required by bunq on every call except installation: the installation token for device-server and session-server, the session token otherwise. Optional here because the facade sets it in its request hook; raw callers must set it.
+- `x_bunq_client_request_id`: Optional unique id of this request; bunq rejects a reused id, so use a new one per attempt (including retries).
+- `x_bunq_client_signature`: Base64 (standard, padded) RSA PKCS#1 v1.5 SHA-256 signature of the exact request body bytes (empty for GET and DELETE) with the installation private key. Mandatory for session-server (missing: 466) and payment-executing calls; the SDKs send it on every call after installation. Optional here because it can only be computed from the serialised body, which the facade does in its request hook.
+- `x_bunq_geolocation`: Optional location of the client; send `0 0 0 0 000` (no location, valid in either documented coordinate order).
+- `x_bunq_language`: Optional language of translated texts, for example `en_US`.
+- `x_bunq_region`: Optional region of the client, for example `nl_NL`.
+```ignore
+let response = client.read_master_card_action()
+    .user_id(user_id)
+    .monetary_account_id(monetary_account_id)
+    .item_id(item_id)
+    .cache_control(cache_control)
+    .user_agent(user_agent)
+    .x_bunq_client_authentication(x_bunq_client_authentication)
+    .x_bunq_client_request_id(x_bunq_client_request_id)
+    .x_bunq_client_signature(x_bunq_client_signature)
+    .x_bunq_geolocation(x_bunq_geolocation)
+    .x_bunq_language(x_bunq_language)
+    .x_bunq_region(x_bunq_region)
+    .send()
+    .await;
+```*/
+    pub fn read_master_card_action(&self) -> builder::ReadMasterCardAction<'_> {
+        builder::ReadMasterCardAction::new(self)
+    }
+    /**Read one request of a monetary account
+
+The RequestInquiry (outgoing payment request) with this id (S: READ_RequestInquiry_for_User_MonetaryAccount); REQUEST callbacks carry one.
+
+Sends a `GET` request to `/user/{userID}/monetary-account/{monetaryAccountID}/request-inquiry/{itemId}`
+
+Arguments:
+- `user_id`: The user whose filters these are: `UserApiKey.id` (from the user's create_session_server) with that user's session token for user categories; the partner's own `UserCompany.id` with the partner session for PARTNER_USER_PROVISION.
+- `monetary_account_id`: The monetary account the object belongs to (its `monetary_account_id`).
+- `item_id`: The object's id.
+- `cache_control`: `no-cache`. Required by the bunq docs (optional in bunq's swagger): always send it; the facade does.
+- `user_agent`: Required by bunq on every call. Optional here because the facade's HTTP client sets it; raw callers without a client-level user agent must set it.
+- `x_bunq_client_authentication`: Required by bunq on every call except installation: the installation token for device-server and session-server, the session token otherwise. Optional here because the facade sets it in its request hook; raw callers must set it.
+- `x_bunq_client_request_id`: Optional unique id of this request; bunq rejects a reused id, so use a new one per attempt (including retries).
+- `x_bunq_client_signature`: Base64 (standard, padded) RSA PKCS#1 v1.5 SHA-256 signature of the exact request body bytes (empty for GET and DELETE) with the installation private key. Mandatory for session-server (missing: 466) and payment-executing calls; the SDKs send it on every call after installation. Optional here because it can only be computed from the serialised body, which the facade does in its request hook.
+- `x_bunq_geolocation`: Optional location of the client; send `0 0 0 0 000` (no location, valid in either documented coordinate order).
+- `x_bunq_language`: Optional language of translated texts, for example `en_US`.
+- `x_bunq_region`: Optional region of the client, for example `nl_NL`.
+```ignore
+let response = client.read_request_inquiry()
+    .user_id(user_id)
+    .monetary_account_id(monetary_account_id)
+    .item_id(item_id)
+    .cache_control(cache_control)
+    .user_agent(user_agent)
+    .x_bunq_client_authentication(x_bunq_client_authentication)
+    .x_bunq_client_request_id(x_bunq_client_request_id)
+    .x_bunq_client_signature(x_bunq_client_signature)
+    .x_bunq_geolocation(x_bunq_geolocation)
+    .x_bunq_language(x_bunq_language)
+    .x_bunq_region(x_bunq_region)
+    .send()
+    .await;
+```*/
+    pub fn read_request_inquiry(&self) -> builder::ReadRequestInquiry<'_> {
+        builder::ReadRequestInquiry::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -7831,6 +8827,840 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_notification_filter_push",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::read_payment`]
+
+[`Client::read_payment`]: super::Client::read_payment*/
+    #[derive(Debug, Clone)]
+    pub struct ReadPayment<'a> {
+        client: &'a super::Client,
+        user_id: Result<i64, String>,
+        monetary_account_id: Result<i64, String>,
+        item_id: Result<i64, String>,
+        cache_control: Result<Option<::std::string::String>, String>,
+        user_agent: Result<Option<::std::string::String>, String>,
+        x_bunq_client_authentication: Result<Option<::std::string::String>, String>,
+        x_bunq_client_request_id: Result<Option<::std::string::String>, String>,
+        x_bunq_client_signature: Result<Option<::std::string::String>, String>,
+        x_bunq_geolocation: Result<Option<::std::string::String>, String>,
+        x_bunq_language: Result<Option<::std::string::String>, String>,
+        x_bunq_region: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ReadPayment<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                user_id: Err("user_id was not initialized".to_string()),
+                monetary_account_id: Err(
+                    "monetary_account_id was not initialized".to_string(),
+                ),
+                item_id: Err("item_id was not initialized".to_string()),
+                cache_control: Ok(None),
+                user_agent: Ok(None),
+                x_bunq_client_authentication: Ok(None),
+                x_bunq_client_request_id: Ok(None),
+                x_bunq_client_signature: Ok(None),
+                x_bunq_geolocation: Ok(None),
+                x_bunq_language: Ok(None),
+                x_bunq_region: Ok(None),
+            }
+        }
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for user_id failed".to_string());
+            self
+        }
+        pub fn monetary_account_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.monetary_account_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `i64` for monetary_account_id failed".to_string()
+                });
+            self
+        }
+        pub fn item_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.item_id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for item_id failed".to_string());
+            self
+        }
+        pub fn cache_control<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cache_control = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cache_control failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn user_agent<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_agent = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_agent failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_client_authentication<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_client_authentication = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_client_authentication failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_client_request_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_client_request_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_client_request_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_client_signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_client_signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_client_signature failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_geolocation<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_geolocation = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_geolocation failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_region<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_region = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_region failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/user/{userID}/monetary-account/{monetaryAccountID}/payment/{itemId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PaymentResponse>, Error<types::BunqError>> {
+            let Self {
+                client,
+                user_id,
+                monetary_account_id,
+                item_id,
+                cache_control,
+                user_agent,
+                x_bunq_client_authentication,
+                x_bunq_client_request_id,
+                x_bunq_client_signature,
+                x_bunq_geolocation,
+                x_bunq_language,
+                x_bunq_region,
+            } = self;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let monetary_account_id = monetary_account_id
+                .map_err(Error::InvalidRequest)?;
+            let item_id = item_id.map_err(Error::InvalidRequest)?;
+            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+            let x_bunq_client_authentication = x_bunq_client_authentication
+                .map_err(Error::InvalidRequest)?;
+            let x_bunq_client_request_id = x_bunq_client_request_id
+                .map_err(Error::InvalidRequest)?;
+            let x_bunq_client_signature = x_bunq_client_signature
+                .map_err(Error::InvalidRequest)?;
+            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
+            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/user/{}/monetary-account/{}/payment/{}", client.baseurl,
+                encode_path(& user_id.to_string()), encode_path(& monetary_account_id
+                .to_string()), encode_path(& item_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = cache_control {
+                header_map.append("Cache-Control", value.to_string().try_into()?);
+            }
+            if let Some(value) = user_agent {
+                header_map.append("User-Agent", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_client_authentication {
+                header_map
+                    .append(
+                        "X-Bunq-Client-Authentication",
+                        value.to_string().try_into()?,
+                    );
+            }
+            if let Some(value) = x_bunq_client_request_id {
+                header_map
+                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_client_signature {
+                header_map
+                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_geolocation {
+                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_language {
+                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_region {
+                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "read_payment",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::read_master_card_action`]
+
+[`Client::read_master_card_action`]: super::Client::read_master_card_action*/
+    #[derive(Debug, Clone)]
+    pub struct ReadMasterCardAction<'a> {
+        client: &'a super::Client,
+        user_id: Result<i64, String>,
+        monetary_account_id: Result<i64, String>,
+        item_id: Result<i64, String>,
+        cache_control: Result<Option<::std::string::String>, String>,
+        user_agent: Result<Option<::std::string::String>, String>,
+        x_bunq_client_authentication: Result<Option<::std::string::String>, String>,
+        x_bunq_client_request_id: Result<Option<::std::string::String>, String>,
+        x_bunq_client_signature: Result<Option<::std::string::String>, String>,
+        x_bunq_geolocation: Result<Option<::std::string::String>, String>,
+        x_bunq_language: Result<Option<::std::string::String>, String>,
+        x_bunq_region: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ReadMasterCardAction<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                user_id: Err("user_id was not initialized".to_string()),
+                monetary_account_id: Err(
+                    "monetary_account_id was not initialized".to_string(),
+                ),
+                item_id: Err("item_id was not initialized".to_string()),
+                cache_control: Ok(None),
+                user_agent: Ok(None),
+                x_bunq_client_authentication: Ok(None),
+                x_bunq_client_request_id: Ok(None),
+                x_bunq_client_signature: Ok(None),
+                x_bunq_geolocation: Ok(None),
+                x_bunq_language: Ok(None),
+                x_bunq_region: Ok(None),
+            }
+        }
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for user_id failed".to_string());
+            self
+        }
+        pub fn monetary_account_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.monetary_account_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `i64` for monetary_account_id failed".to_string()
+                });
+            self
+        }
+        pub fn item_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.item_id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for item_id failed".to_string());
+            self
+        }
+        pub fn cache_control<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cache_control = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cache_control failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn user_agent<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_agent = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_agent failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_client_authentication<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_client_authentication = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_client_authentication failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_client_request_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_client_request_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_client_request_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_client_signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_client_signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_client_signature failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_geolocation<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_geolocation = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_geolocation failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_region<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_region = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_region failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/user/{userID}/monetary-account/{monetaryAccountID}/mastercard-action/{itemId}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::MasterCardActionResponse>,
+            Error<types::BunqError>,
+        > {
+            let Self {
+                client,
+                user_id,
+                monetary_account_id,
+                item_id,
+                cache_control,
+                user_agent,
+                x_bunq_client_authentication,
+                x_bunq_client_request_id,
+                x_bunq_client_signature,
+                x_bunq_geolocation,
+                x_bunq_language,
+                x_bunq_region,
+            } = self;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let monetary_account_id = monetary_account_id
+                .map_err(Error::InvalidRequest)?;
+            let item_id = item_id.map_err(Error::InvalidRequest)?;
+            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+            let x_bunq_client_authentication = x_bunq_client_authentication
+                .map_err(Error::InvalidRequest)?;
+            let x_bunq_client_request_id = x_bunq_client_request_id
+                .map_err(Error::InvalidRequest)?;
+            let x_bunq_client_signature = x_bunq_client_signature
+                .map_err(Error::InvalidRequest)?;
+            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
+            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/user/{}/monetary-account/{}/mastercard-action/{}", client.baseurl,
+                encode_path(& user_id.to_string()), encode_path(& monetary_account_id
+                .to_string()), encode_path(& item_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = cache_control {
+                header_map.append("Cache-Control", value.to_string().try_into()?);
+            }
+            if let Some(value) = user_agent {
+                header_map.append("User-Agent", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_client_authentication {
+                header_map
+                    .append(
+                        "X-Bunq-Client-Authentication",
+                        value.to_string().try_into()?,
+                    );
+            }
+            if let Some(value) = x_bunq_client_request_id {
+                header_map
+                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_client_signature {
+                header_map
+                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_geolocation {
+                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_language {
+                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_region {
+                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "read_master_card_action",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::read_request_inquiry`]
+
+[`Client::read_request_inquiry`]: super::Client::read_request_inquiry*/
+    #[derive(Debug, Clone)]
+    pub struct ReadRequestInquiry<'a> {
+        client: &'a super::Client,
+        user_id: Result<i64, String>,
+        monetary_account_id: Result<i64, String>,
+        item_id: Result<i64, String>,
+        cache_control: Result<Option<::std::string::String>, String>,
+        user_agent: Result<Option<::std::string::String>, String>,
+        x_bunq_client_authentication: Result<Option<::std::string::String>, String>,
+        x_bunq_client_request_id: Result<Option<::std::string::String>, String>,
+        x_bunq_client_signature: Result<Option<::std::string::String>, String>,
+        x_bunq_geolocation: Result<Option<::std::string::String>, String>,
+        x_bunq_language: Result<Option<::std::string::String>, String>,
+        x_bunq_region: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ReadRequestInquiry<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                user_id: Err("user_id was not initialized".to_string()),
+                monetary_account_id: Err(
+                    "monetary_account_id was not initialized".to_string(),
+                ),
+                item_id: Err("item_id was not initialized".to_string()),
+                cache_control: Ok(None),
+                user_agent: Ok(None),
+                x_bunq_client_authentication: Ok(None),
+                x_bunq_client_request_id: Ok(None),
+                x_bunq_client_signature: Ok(None),
+                x_bunq_geolocation: Ok(None),
+                x_bunq_language: Ok(None),
+                x_bunq_region: Ok(None),
+            }
+        }
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for user_id failed".to_string());
+            self
+        }
+        pub fn monetary_account_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.monetary_account_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `i64` for monetary_account_id failed".to_string()
+                });
+            self
+        }
+        pub fn item_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.item_id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for item_id failed".to_string());
+            self
+        }
+        pub fn cache_control<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cache_control = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cache_control failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn user_agent<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_agent = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_agent failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_client_authentication<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_client_authentication = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_client_authentication failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_client_request_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_client_request_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_client_request_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_client_signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_client_signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_client_signature failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_geolocation<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_geolocation = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_geolocation failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_bunq_region<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_bunq_region = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_bunq_region failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/user/{userID}/monetary-account/{monetaryAccountID}/request-inquiry/{itemId}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::RequestInquiryResponse>,
+            Error<types::BunqError>,
+        > {
+            let Self {
+                client,
+                user_id,
+                monetary_account_id,
+                item_id,
+                cache_control,
+                user_agent,
+                x_bunq_client_authentication,
+                x_bunq_client_request_id,
+                x_bunq_client_signature,
+                x_bunq_geolocation,
+                x_bunq_language,
+                x_bunq_region,
+            } = self;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let monetary_account_id = monetary_account_id
+                .map_err(Error::InvalidRequest)?;
+            let item_id = item_id.map_err(Error::InvalidRequest)?;
+            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+            let x_bunq_client_authentication = x_bunq_client_authentication
+                .map_err(Error::InvalidRequest)?;
+            let x_bunq_client_request_id = x_bunq_client_request_id
+                .map_err(Error::InvalidRequest)?;
+            let x_bunq_client_signature = x_bunq_client_signature
+                .map_err(Error::InvalidRequest)?;
+            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
+            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/user/{}/monetary-account/{}/request-inquiry/{}", client.baseurl,
+                encode_path(& user_id.to_string()), encode_path(& monetary_account_id
+                .to_string()), encode_path(& item_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = cache_control {
+                header_map.append("Cache-Control", value.to_string().try_into()?);
+            }
+            if let Some(value) = user_agent {
+                header_map.append("User-Agent", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_client_authentication {
+                header_map
+                    .append(
+                        "X-Bunq-Client-Authentication",
+                        value.to_string().try_into()?,
+                    );
+            }
+            if let Some(value) = x_bunq_client_request_id {
+                header_map
+                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_client_signature {
+                header_map
+                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_geolocation {
+                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_language {
+                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_bunq_region {
+                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "read_request_inquiry",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

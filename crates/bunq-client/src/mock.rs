@@ -1464,6 +1464,471 @@ pub mod operations {
             )
         }
     }
+    pub struct ReadPaymentWhen(::httpmock::When);
+    impl ReadPaymentWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new(
+                                "^/user/[^/]*/monetary-account/[^/]*/payment/[^/]*$",
+                            )
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn user_id(self, value: i64) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/user/{}/monetary-account/.*/payment/.*$", value.to_string()
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn monetary_account_id(self, value: i64) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/user/.*/monetary-account/{}/payment/.*$", value.to_string()
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn item_id(self, value: i64) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/user/.*/monetary-account/.*/payment/{}$", value.to_string()
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn cache_control<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("Cache-Control", value.to_string()))
+            } else {
+                Self(self.0.header_missing("Cache-Control"))
+            }
+        }
+        pub fn user_agent<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("User-Agent", value.to_string()))
+            } else {
+                Self(self.0.header_missing("User-Agent"))
+            }
+        }
+        pub fn x_bunq_client_authentication<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Client-Authentication", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Client-Authentication"))
+            }
+        }
+        pub fn x_bunq_client_request_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Client-Request-Id", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Client-Request-Id"))
+            }
+        }
+        pub fn x_bunq_client_signature<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Client-Signature", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Client-Signature"))
+            }
+        }
+        pub fn x_bunq_geolocation<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Geolocation", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Geolocation"))
+            }
+        }
+        pub fn x_bunq_language<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Language", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Language"))
+            }
+        }
+        pub fn x_bunq_region<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Region", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Region"))
+            }
+        }
+    }
+    pub struct ReadPaymentThen(::httpmock::Then);
+    impl ReadPaymentThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::PaymentResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::BunqError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct ReadMasterCardActionWhen(::httpmock::When);
+    impl ReadMasterCardActionWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new(
+                                "^/user/[^/]*/monetary-account/[^/]*/mastercard-action/[^/]*$",
+                            )
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn user_id(self, value: i64) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/user/{}/monetary-account/.*/mastercard-action/.*$", value
+                        .to_string()
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn monetary_account_id(self, value: i64) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/user/.*/monetary-account/{}/mastercard-action/.*$", value
+                        .to_string()
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn item_id(self, value: i64) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/user/.*/monetary-account/.*/mastercard-action/{}$", value
+                        .to_string()
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn cache_control<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("Cache-Control", value.to_string()))
+            } else {
+                Self(self.0.header_missing("Cache-Control"))
+            }
+        }
+        pub fn user_agent<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("User-Agent", value.to_string()))
+            } else {
+                Self(self.0.header_missing("User-Agent"))
+            }
+        }
+        pub fn x_bunq_client_authentication<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Client-Authentication", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Client-Authentication"))
+            }
+        }
+        pub fn x_bunq_client_request_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Client-Request-Id", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Client-Request-Id"))
+            }
+        }
+        pub fn x_bunq_client_signature<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Client-Signature", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Client-Signature"))
+            }
+        }
+        pub fn x_bunq_geolocation<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Geolocation", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Geolocation"))
+            }
+        }
+        pub fn x_bunq_language<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Language", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Language"))
+            }
+        }
+        pub fn x_bunq_region<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Region", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Region"))
+            }
+        }
+    }
+    pub struct ReadMasterCardActionThen(::httpmock::Then);
+    impl ReadMasterCardActionThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::MasterCardActionResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::BunqError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct ReadRequestInquiryWhen(::httpmock::When);
+    impl ReadRequestInquiryWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new(
+                                "^/user/[^/]*/monetary-account/[^/]*/request-inquiry/[^/]*$",
+                            )
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn user_id(self, value: i64) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/user/{}/monetary-account/.*/request-inquiry/.*$", value
+                        .to_string()
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn monetary_account_id(self, value: i64) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/user/.*/monetary-account/{}/request-inquiry/.*$", value
+                        .to_string()
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn item_id(self, value: i64) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/user/.*/monetary-account/.*/request-inquiry/{}$", value
+                        .to_string()
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn cache_control<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("Cache-Control", value.to_string()))
+            } else {
+                Self(self.0.header_missing("Cache-Control"))
+            }
+        }
+        pub fn user_agent<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("User-Agent", value.to_string()))
+            } else {
+                Self(self.0.header_missing("User-Agent"))
+            }
+        }
+        pub fn x_bunq_client_authentication<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Client-Authentication", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Client-Authentication"))
+            }
+        }
+        pub fn x_bunq_client_request_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Client-Request-Id", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Client-Request-Id"))
+            }
+        }
+        pub fn x_bunq_client_signature<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Client-Signature", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Client-Signature"))
+            }
+        }
+        pub fn x_bunq_geolocation<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Geolocation", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Geolocation"))
+            }
+        }
+        pub fn x_bunq_language<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Language", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Language"))
+            }
+        }
+        pub fn x_bunq_region<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Bunq-Region", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Bunq-Region"))
+            }
+        }
+    }
+    pub struct ReadRequestInquiryThen(::httpmock::Then);
+    impl ReadRequestInquiryThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::RequestInquiryResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::BunqError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
 }
 /// An extension trait for [`MockServer`](::httpmock::MockServer) that
 /// adds a method for each operation. These are the equivalent of
@@ -1531,6 +1996,21 @@ pub trait MockServerExt {
         F: FnOnce(
             operations::CreateNotificationFilterPushWhen,
             operations::CreateNotificationFilterPushThen,
+        );
+    fn read_payment<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ReadPaymentWhen, operations::ReadPaymentThen);
+    fn read_master_card_action<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::ReadMasterCardActionWhen,
+            operations::ReadMasterCardActionThen,
+        );
+    fn read_request_inquiry<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::ReadRequestInquiryWhen,
+            operations::ReadRequestInquiryThen,
         );
 }
 impl MockServerExt for ::httpmock::MockServer {
@@ -1682,6 +2162,45 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::CreateNotificationFilterPushWhen::new(when),
                 operations::CreateNotificationFilterPushThen::new(then),
+            )
+        })
+    }
+    fn read_payment<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ReadPaymentWhen, operations::ReadPaymentThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::ReadPaymentWhen::new(when),
+                operations::ReadPaymentThen::new(then),
+            )
+        })
+    }
+    fn read_master_card_action<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::ReadMasterCardActionWhen,
+            operations::ReadMasterCardActionThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::ReadMasterCardActionWhen::new(when),
+                operations::ReadMasterCardActionThen::new(then),
+            )
+        })
+    }
+    fn read_request_inquiry<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::ReadRequestInquiryWhen,
+            operations::ReadRequestInquiryThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::ReadRequestInquiryWhen::new(when),
+                operations::ReadRequestInquiryThen::new(then),
             )
         })
     }

@@ -27,6 +27,24 @@ pub mod types {
             Default::default()
         }
     }
+    ///The envelope of a `get-business-request-by-id` response.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct ApiOutputBusinessRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<BusinessRequest>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_code: ::std::option::Option<i64>,
+        ///Any JSON value, or null (structure undocumented).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_descriptions: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_message: ::std::option::Option<::std::string::String>,
+    }
+    impl ApiOutputBusinessRequest {
+        pub fn builder() -> builder::ApiOutputBusinessRequest {
+            Default::default()
+        }
+    }
     ///The envelope of a `login` response.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ApiOutputLoginOutput {
@@ -117,6 +135,66 @@ pub mod types {
     }
     impl AvailableValueItem {
         pub fn builder() -> builder::AvailableValueItem {
+            Default::default()
+        }
+    }
+    ///A business request (contract) as `get-business-request-by-id` returns it; the other published members (documents, fields, signers) are tolerated and not typed.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct BusinessRequest {
+        ///The contract type id.
+        #[serde(
+            rename = "contractTypeId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub contract_type_id: ::std::option::Option<i64>,
+        ///The contract type's name.
+        #[serde(
+            rename = "contractTypeName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub contract_type_name: ::std::option::Option<::std::string::String>,
+        ///When the request was created (UTC).
+        #[serde(
+            rename = "creationTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub creation_time: ::std::option::Option<::std::string::String>,
+        ///The business request id (UUID).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///When the request last changed (UTC).
+        #[serde(
+            rename = "lastModificationTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_modification_time: ::std::option::Option<::std::string::String>,
+        ///The human-readable request number.
+        #[serde(
+            rename = "requestNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_number: ::std::option::Option<::std::string::String>,
+        ///The status as text, e.g. `Approved`, `Customer Signed`.
+        #[serde(
+            rename = "requestStatusName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_status_name: ::std::option::Option<::std::string::String>,
+        ///The lifecycle status, numeric: 1 Pending Approval, 2 Approved, 3 Rejected, 4 Customer Signed, up to 8 (the published schema says a string `'1'`..`'8'`, the examples send integers: any JSON value is accepted).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub requeststatus: ::std::option::Option<::serde_json::Value>,
+        ///The request type.
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<i64>,
+        ///The request type's name.
+        #[serde(
+            rename = "typeName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub type_name: ::std::option::Option<::std::string::String>,
+    }
+    impl BusinessRequest {
+        pub fn builder() -> builder::BusinessRequest {
             Default::default()
         }
     }
@@ -786,6 +864,114 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ApiOutputBusinessRequest {
+            data: ::std::result::Result<
+                ::std::option::Option<super::BusinessRequest>,
+                ::std::string::String,
+            >,
+            error_code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            error_descriptions: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            error_message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ApiOutputBusinessRequest {
+            fn default() -> Self {
+                Self {
+                    data: Ok(Default::default()),
+                    error_code: Ok(Default::default()),
+                    error_descriptions: Ok(Default::default()),
+                    error_message: Ok(Default::default()),
+                }
+            }
+        }
+        impl ApiOutputBusinessRequest {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::BusinessRequest>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn error_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error_code: {e}")
+                    });
+                self
+            }
+            pub fn error_descriptions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_descriptions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for error_descriptions: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn error_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error_message: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ApiOutputBusinessRequest>
+        for super::ApiOutputBusinessRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ApiOutputBusinessRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    error_code: value.error_code?,
+                    error_descriptions: value.error_descriptions?,
+                    error_message: value.error_message?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ApiOutputBusinessRequest>
+        for ApiOutputBusinessRequest {
+            fn from(value: super::ApiOutputBusinessRequest) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    error_code: Ok(value.error_code),
+                    error_descriptions: Ok(value.error_descriptions),
+                    error_message: Ok(value.error_message),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ApiOutputLoginOutput {
             data: ::std::result::Result<
                 ::std::option::Option<super::LoginOutput>,
@@ -1289,6 +1475,230 @@ pub mod types {
                     id: Ok(value.id),
                     name: Ok(value.name),
                     related_questions: Ok(value.related_questions),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BusinessRequest {
+            contract_type_id: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            contract_type_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            creation_time: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_modification_time: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_status_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            requeststatus: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            type_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for BusinessRequest {
+            fn default() -> Self {
+                Self {
+                    contract_type_id: Ok(Default::default()),
+                    contract_type_name: Ok(Default::default()),
+                    creation_time: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    last_modification_time: Ok(Default::default()),
+                    request_number: Ok(Default::default()),
+                    request_status_name: Ok(Default::default()),
+                    requeststatus: Ok(Default::default()),
+                    type_: Ok(Default::default()),
+                    type_name: Ok(Default::default()),
+                }
+            }
+        }
+        impl BusinessRequest {
+            pub fn contract_type_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contract_type_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for contract_type_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn contract_type_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contract_type_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for contract_type_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn creation_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.creation_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for creation_time: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn last_modification_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_modification_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_modification_time: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn request_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for request_number: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn request_status_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_status_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for request_status_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn requeststatus<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.requeststatus = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for requeststatus: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn type_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BusinessRequest> for super::BusinessRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BusinessRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    contract_type_id: value.contract_type_id?,
+                    contract_type_name: value.contract_type_name?,
+                    creation_time: value.creation_time?,
+                    id: value.id?,
+                    last_modification_time: value.last_modification_time?,
+                    request_number: value.request_number?,
+                    request_status_name: value.request_status_name?,
+                    requeststatus: value.requeststatus?,
+                    type_: value.type_?,
+                    type_name: value.type_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BusinessRequest> for BusinessRequest {
+            fn from(value: super::BusinessRequest) -> Self {
+                Self {
+                    contract_type_id: Ok(value.contract_type_id),
+                    contract_type_name: Ok(value.contract_type_name),
+                    creation_time: Ok(value.creation_time),
+                    id: Ok(value.id),
+                    last_modification_time: Ok(value.last_modification_time),
+                    request_number: Ok(value.request_number),
+                    request_status_name: Ok(value.request_status_name),
+                    requeststatus: Ok(value.requeststatus),
+                    type_: Ok(value.type_),
+                    type_name: Ok(value.type_name),
                 }
             }
         }
@@ -2779,6 +3189,28 @@ let response = client.get_business_request_type_template_fields()
     ) -> builder::GetBusinessRequestTypeTemplateFields<'_> {
         builder::GetBusinessRequestTypeTemplateFields::new(self)
     }
+    /**Get business request by ID
+
+Retrieve full details of a specific business request by its UUID: its current `requeststatus` (numeric) and `requestStatusName`. A webhook (`App.BusinessRequestStatusChange`) is confirmed by reading the request it names here.
+
+
+Sends a `GET` request to `/api/BusinessRequest/GetBusinessRequestById/{id}`
+
+Arguments:
+- `id`: The business request id (the webhook's `Data.Id`).
+- `api_key`: Static API key issued to your tenant. Obtain from the Vlens dashboard.
+- `authorization`: `Bearer <access token>`, sent when admin credentials are configured.
+```ignore
+let response = client.get_business_request_by_id()
+    .id(id)
+    .api_key(api_key)
+    .authorization(authorization)
+    .send()
+    .await;
+```*/
+    pub fn get_business_request_by_id(&self) -> builder::GetBusinessRequestById<'_> {
+        builder::GetBusinessRequestById::new(self)
+    }
 }
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
@@ -3365,6 +3797,118 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_business_request_type_template_fields",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_business_request_by_id`]
+
+[`Client::get_business_request_by_id`]: super::Client::get_business_request_by_id*/
+    #[derive(Debug, Clone)]
+    pub struct GetBusinessRequestById<'a> {
+        client: &'a super::Client,
+        id: Result<::uuid::Uuid, String>,
+        api_key: Result<::std::string::String, String>,
+        authorization: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> GetBusinessRequestById<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                api_key: Err("api_key was not initialized".to_string()),
+                authorization: Ok(None),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for id failed".to_string()
+                });
+            self
+        }
+        pub fn api_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.api_key = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for api_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn authorization<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.authorization = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for authorization failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/BusinessRequest/GetBusinessRequestById/{id}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::ApiOutputBusinessRequest>,
+            Error<types::ApiOutput>,
+        > {
+            let Self { client, id, api_key, authorization } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let api_key = api_key.map_err(Error::InvalidRequest)?;
+            let authorization = authorization.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/BusinessRequest/GetBusinessRequestById/{}", client.baseurl,
+                encode_path(& id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            header_map.append("ApiKey", api_key.to_string().try_into()?);
+            if let Some(value) = authorization {
+                header_map.append("Authorization", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_business_request_by_id",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

@@ -281,6 +281,75 @@ pub mod operations {
             )
         }
     }
+    pub struct GetBusinessRequestByIdWhen(::httpmock::When);
+    impl GetBusinessRequestByIdWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new(
+                                "^/api/BusinessRequest/GetBusinessRequestById/[^/]*$",
+                            )
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn id(self, value: &::uuid::Uuid) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/api/BusinessRequest/GetBusinessRequestById/{}$", value
+                        .to_string()
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn api_key(self, value: &str) -> Self {
+            Self(self.0.header("ApiKey", value.to_string()))
+        }
+        pub fn authorization<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("Authorization", value.to_string()))
+            } else {
+                Self(self.0.header_missing("Authorization"))
+            }
+        }
+    }
+    pub struct GetBusinessRequestByIdThen(::httpmock::Then);
+    impl GetBusinessRequestByIdThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::ApiOutputBusinessRequest) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiOutput) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
 }
 /// An extension trait for [`MockServer`](::httpmock::MockServer) that
 /// adds a method for each operation. These are the equivalent of
@@ -306,6 +375,12 @@ pub trait MockServerExt {
         F: FnOnce(
             operations::GetBusinessRequestTypeTemplateFieldsWhen,
             operations::GetBusinessRequestTypeTemplateFieldsThen,
+        );
+    fn get_business_request_by_id<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GetBusinessRequestByIdWhen,
+            operations::GetBusinessRequestByIdThen,
         );
 }
 impl MockServerExt for ::httpmock::MockServer {
@@ -364,6 +439,20 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::GetBusinessRequestTypeTemplateFieldsWhen::new(when),
                 operations::GetBusinessRequestTypeTemplateFieldsThen::new(then),
+            )
+        })
+    }
+    fn get_business_request_by_id<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GetBusinessRequestByIdWhen,
+            operations::GetBusinessRequestByIdThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetBusinessRequestByIdWhen::new(when),
+                operations::GetBusinessRequestByIdThen::new(then),
             )
         })
     }
