@@ -10,6 +10,8 @@
 //! | `DELETE /_sandbox/faults[/ID]` | switch all (or one) off |
 //! | `POST /_sandbox/clock` | `{"advanceSeconds": 900}`: move sandbox time forward |
 //! | `POST /_sandbox/bunq` | `{"sessionIntervalSeconds": 0, "provisionReads": 1}` |
+//! | `POST /_sandbox/vlens/business-requests` | `{"id": "<uuid>", "status": 2, "name": "Approved"}` (`name` optional for 1-4): what `GetBusinessRequestById` answers |
+//! | `POST /_sandbox/bunq/objects` | `{"userId": 1001, "monetaryAccountId": 7, "kind": "Payment", "object": {"id": 42, ...}}`: what the object reads answer |
 
 use std::time::Duration;
 
@@ -68,6 +70,8 @@ pub(crate) fn handle(
         },
         ("POST", "/clock") => advance_clock(shared, raw).unwrap_or_else(|r| r),
         ("POST", "/bunq") => set_bunq(shared, raw).unwrap_or_else(|r| r),
+        ("POST", "/vlens/business-requests") => set_request(shared, raw).unwrap_or_else(|r| r),
+        ("POST", "/bunq/objects") => put_object(shared, raw).unwrap_or_else(|r| r),
         _ => Reply::json(404, &json!({"error": format!("no admin call {method} /_sandbox{rest}")})),
     }
 }
@@ -137,4 +141,37 @@ fn set_bunq(shared: &Shared, raw: &[u8]) -> Result<Reply, Reply> {
         &json!({"sessionIntervalSeconds": state.bunq.session_interval.as_secs_f64(),
                 "provisionReads": state.bunq.provision_reads}),
     ))
+}
+
+/// `POST /_sandbox/vlens/business-requests`.
+fn set_request(shared: &Shared, raw: &[u8]) -> Result<Reply, Reply> {
+    let v = body(raw)?;
+    let Some(id) = v["id"].as_str().filter(|id| uuid::Uuid::parse_str(id).is_ok()) else {
+        return Err(bad("field `id`: the business request's UUID"));
+    };
+    let Some(status) = v["status"].as_i64() else {
+        return Err(bad("field `status`: the `requeststatus` number (1-4 documented)"));
+    };
+    let name = match (v["name"].as_str(), crate::vlens::status_name(status)) {
+        (Some(n), _) => n.to_string(),
+        (None, Some(n)) => n.to_string(),
+        (None, None) => return Err(bad("field `name`: required for an undocumented status")),
+    };
+    shared.lock().vlens.business_requests.insert(id.to_ascii_lowercase(), (status, name.clone()));
+    Ok(Reply::json(200, &json!({"id": id, "status": status, "name": name})))
+}
+
+/// `POST /_sandbox/bunq/objects`.
+fn put_object(shared: &Shared, raw: &[u8]) -> Result<Reply, Reply> {
+    let v = body(raw)?;
+    let (Some(user), Some(account)) = (v["userId"].as_i64(), v["monetaryAccountId"].as_i64())
+    else {
+        return Err(bad("fields `userId` and `monetaryAccountId`: integers"));
+    };
+    let kind = v["kind"].as_str().unwrap_or_default();
+    let id = shared.lock().bunq.put_object(user, account, kind, v["object"].clone());
+    match id {
+        Ok(id) => Ok(Reply::json(201, &json!({"kind": kind, "id": id}))),
+        Err(why) => Err(bad(&why)),
+    }
 }

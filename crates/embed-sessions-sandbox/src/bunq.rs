@@ -159,6 +159,8 @@ pub(crate) struct State {
     last_session: HashMap<IpAddr, DateTime<Utc>>,
     url_filters: HashMap<i64, Vec<Value>>,
     push_filters: HashMap<i64, Vec<Value>>,
+    /// Objects a callback can name, readable by id: (user, account, kind, id) -> object.
+    objects: HashMap<(i64, i64, &'static str, i64), Value>,
     /// Installed public keys, in order of installation.
     installed: Vec<String>,
     /// Client signatures that verified.
@@ -183,6 +185,7 @@ impl State {
             last_session: HashMap::new(),
             url_filters: HashMap::new(),
             push_filters: HashMap::new(),
+            objects: HashMap::new(),
             installed: Vec::new(),
             verified: 0,
             reversed_session_items: false,
@@ -192,6 +195,27 @@ impl State {
     /// Ends every session: the next call with one gets 401 "Insufficient authorisation.".
     pub fn expire_sessions(&mut self) {
         self.sessions.clear();
+    }
+
+    /// Stores (or replaces) an object of `kind` (`Payment`, `MasterCardAction`,
+    /// `RequestInquiry`) that `user_id` reads at its monetary account, by its `id` member;
+    /// `monetary_account_id` is set to `account_id`. Returns the id, or why not.
+    pub fn put_object(
+        &mut self,
+        user_id: i64,
+        account_id: i64,
+        kind: &str,
+        mut object: Value,
+    ) -> Result<i64, String> {
+        let kind = OBJECT_KINDS
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(k, _)| *k)
+            .ok_or_else(|| format!("kind `{kind}`: one of Payment, MasterCardAction, RequestInquiry"))?;
+        let id = object["id"].as_i64().ok_or("the object needs an integer `id`")?;
+        object["monetary_account_id"] = json!(account_id);
+        self.objects.insert((user_id, account_id, kind, id), object);
+        Ok(id)
     }
 
     /// The user id of an API key or provisioned token value, if the sandbox knows it.
@@ -258,6 +282,30 @@ fn timestamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
 }
 
+/// The objects callbacks name and the API path segment each is read at.
+const OBJECT_KINDS: &[(&str, &str)] = &[
+    ("Payment", "payment"),
+    ("MasterCardAction", "mastercard-action"),
+    ("RequestInquiry", "request-inquiry"),
+];
+
+/// `GET /user/{u}/monetary-account/{m}/<kind>/{id}`: the stored object, for its user only.
+fn read_object(state: &crate::State, user_id: Option<i64>, path: &str) -> Reply {
+    let (uid, account, id) = (path_id(path, 2), path_id(path, 4), path_id(path, 6));
+    if uid.is_none() || uid != user_id {
+        return error(403, "Insufficient authorisation.");
+    }
+    let segment = path.split('/').nth(5).unwrap_or_default();
+    let Some((kind, _)) = OBJECT_KINDS.iter().find(|(_, s)| *s == segment) else {
+        return error(404, "Route not found.");
+    };
+    let key = (uid.unwrap_or_default(), account.unwrap_or_default(), *kind, id.unwrap_or_default());
+    match state.bunq.objects.get(&key) {
+        Some(o) => Reply::json(200, &json!({"Response": [{ *kind: o }]})),
+        None => error(404, &format!("{kind} not found.")),
+    }
+}
+
 /// A path with numeric segments as `{id}`: `/user/1364/notification-filter-url` ->
 /// `/user/{id}/notification-filter-url`.
 pub fn route(path: &str) -> String {
@@ -313,6 +361,15 @@ fn template(method: &str, path: &str) -> Result<&'static str, Reply> {
         }
         ("GET" | "POST", "/user/{id}/notification-filter-push") => {
             "/user/{userID}/notification-filter-push"
+        }
+        ("GET", "/user/{id}/monetary-account/{id}/payment/{id}") => {
+            "/user/{userID}/monetary-account/{monetaryAccountID}/payment/{itemId}"
+        }
+        ("GET", "/user/{id}/monetary-account/{id}/mastercard-action/{id}") => {
+            "/user/{userID}/monetary-account/{monetaryAccountID}/mastercard-action/{itemId}"
+        }
+        ("GET", "/user/{id}/monetary-account/{id}/request-inquiry/{id}") => {
+            "/user/{userID}/monetary-account/{monetaryAccountID}/request-inquiry/{itemId}"
         }
         (_, "/installation" | "/device-server" | "/session-server" | "/partner-user-provision") => {
             return Err(error(405, "Method not allowed."));
@@ -405,6 +462,7 @@ fn handle_unsigned(shared: &Shared, req: &Req) -> Reply {
             let id = path_id(req.path, 2).unwrap_or_default();
             provision(&mut state, user_id, id, req.method, &body, now)
         }
+        t if t.contains("/monetary-account/") => read_object(&state, user_id, req.path),
         _ => {
             let uid = path_id(req.path, 2);
             if uid != user_id {

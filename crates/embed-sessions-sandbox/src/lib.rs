@@ -544,6 +544,27 @@ impl Sandbox {
         self.shared.lock().bunq.expire_sessions();
     }
 
+    /// Sets the business request `id` (a UUID) that `GetBusinessRequestById` answers with, at
+    /// `requeststatus` `status` (1 Pending Approval, 2 Approved, 3 Rejected, 4 Customer Signed;
+    /// another number needs `name`). For webhook confirmation tests.
+    pub fn set_vlens_business_request(&self, id: &str, status: i64, name: Option<&str>) {
+        let name = name.or(vlens::status_name(status)).unwrap_or("Unknown").to_string();
+        self.shared.lock().vlens.business_requests.insert(id.to_ascii_lowercase(), (status, name));
+    }
+
+    /// Stores an object (`Payment`, `MasterCardAction`, `RequestInquiry`, with an integer
+    /// `id`) that bunq user `user_id` reads at monetary account `account_id`: what a callback
+    /// confirmation reads. Returns the id, or why not.
+    pub fn put_bunq_object(
+        &self,
+        user_id: i64,
+        account_id: i64,
+        kind: &str,
+        object: serde_json::Value,
+    ) -> Result<i64, String> {
+        self.shared.lock().bunq.put_object(user_id, account_id, kind, object)
+    }
+
     /// The bunq user id of an API key, or of a provisioned user's token value, once the sandbox
     /// has seen it in a `/device-server` call (ids are assigned on first use).
     pub fn bunq_user_id(&self, api_key: &str) -> Option<i64> {

@@ -53,6 +53,19 @@ pub(crate) struct State {
     pub sessions: HashMap<String, IssuedSession>,
     access: HashMap<String, Admin>,
     refresh: HashMap<String, Admin>,
+    /// Business requests readable by id (lower-case UUID): (requeststatus, requestStatusName).
+    pub business_requests: HashMap<String, (i64, String)>,
+}
+
+/// The documented status names (`requeststatus` 1-4); others are named by the caller.
+pub(crate) fn status_name(status: i64) -> Option<&'static str> {
+    Some(match status {
+        1 => "Pending Approval",
+        2 => "Approved",
+        3 => "Rejected",
+        4 => "Customer Signed",
+        _ => return None,
+    })
 }
 
 /// The envelope with an error.
@@ -74,6 +87,9 @@ fn token(kind: &str) -> String {
     format!("vlens_{kind}_{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
 }
 
+/// The business request re-read route (lower case), before its `{id}`.
+const BY_ID: &str = "/api/businessrequest/getbusinessrequestbyid/";
+
 /// Handles `/vlens/...`.
 pub(crate) fn handle(shared: &Shared, req: &Req) -> Reply {
     let route = req.path.to_ascii_lowercase();
@@ -88,6 +104,9 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Reply {
         "/api/credentials/refreshtoken" => ("/api/credentials/RefreshToken", "POST"),
         "/api/businessrequest/getbusinessrequesttypetemplatefields" => {
             ("/api/BusinessRequest/GetBusinessRequestTypeTemplateFields", "GET")
+        }
+        r if r.starts_with(BY_ID) && r.len() > BY_ID.len() => {
+            ("/api/BusinessRequest/GetBusinessRequestById/{id}", "GET")
         }
         _ => return error(404, 404, &format!("No route for {} {}", req.method, req.path)),
     };
@@ -137,6 +156,9 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Reply {
         _ => {
             if let Err(reply) = admin(&state, req, now, false) {
                 return reply;
+            }
+            if template.ends_with("{id}") {
+                return business_request(&state, &route[BY_ID.len()..]);
             }
             template_fields(req)
         }
@@ -337,6 +359,21 @@ fn field(order: i64, key: &str, text: &str, ar: &str, kind: &str) -> Value {
            "firstRowHeader": null, "convertNumbersToArabic": false, "availableValuesItems": null,
            "parentQuestionKey": null, "parentQuestionValue": null, "relatedQuestions": [],
            "groupTitle": "Applicant", "groupArTitle": "مقدم الطلب"})
+}
+
+/// A business request the sandbox was told about (`Sandbox::set_vlens_business_request`).
+fn business_request(state: &crate::State, id: &str) -> Reply {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return error(400, 400, &format!("The value '{id}' is not valid for id (a UUID)"));
+    }
+    match state.vlens.business_requests.get(id) {
+        Some((status, name)) => ok(json!({
+            "id": id, "typeName": "Personal loan", "type": 2, "contractTypeId": 414,
+            "contractTypeName": "Personal loan", "requestNumber": format!("REQ-{}", &id[..8]),
+            "requeststatus": status, "requestStatusName": name,
+        })),
+        None => error(404, 404, &format!("There is no business request with id {id}")),
+    }
 }
 
 fn template_fields(req: &Req) -> Reply {

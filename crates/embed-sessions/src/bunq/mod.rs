@@ -67,6 +67,7 @@
 
 mod context;
 mod crypto;
+pub mod events;
 mod hook;
 mod limiter;
 mod partner;

@@ -38,6 +38,12 @@ pub enum ErrorKind {
     /// The provider's published rate limit leaves no request free within the attempt
     /// timeout; nothing was sent.
     RateLimited,
+    /// An inbound event (webhook, callback) is not a valid event: too large, not JSON, a
+    /// required member missing or of the wrong type. The message names what.
+    InvalidEvent,
+    /// An inbound request was refused by a guard: its source address is not the provider's,
+    /// or its URL token is wrong.
+    EventRefused,
 }
 
 /// A provider's error details: the typed reason plus what the provider said.
@@ -396,6 +402,8 @@ impl Error {
             ErrorKind::Session => "session error",
             ErrorKind::Store => "context store error",
             ErrorKind::RateLimited => "rate limit reached",
+            ErrorKind::InvalidEvent => "invalid event",
+            ErrorKind::EventRefused => "event refused",
             _ => "error",
         })?;
         if let Some(s) = i.status {

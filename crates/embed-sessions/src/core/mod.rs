@@ -25,6 +25,7 @@ macro_rules! setters {
 pub mod budget;
 pub(crate) mod config;
 pub(crate) mod error;
+pub mod inbound;
 mod provider;
 pub(crate) mod redact;
 pub(crate) mod retry;

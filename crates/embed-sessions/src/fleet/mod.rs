@@ -20,6 +20,7 @@
 //! script); restarted empty, records are simply absent and are created again.
 
 mod budget;
+mod dedupe;
 mod lease;
 mod seal;
 
@@ -29,6 +30,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+pub use dedupe::RedisDedupe;
 pub use lease::Lease;
 pub use seal::{STORE_KEY_VAR, StoreKey};
 

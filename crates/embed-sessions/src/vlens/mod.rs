@@ -21,6 +21,7 @@
 //! ```
 
 mod admin;
+pub mod events;
 mod template;
 
 use std::collections::BTreeMap;
@@ -54,6 +55,7 @@ pub const RATE_LIMITS: &[Limit] =
 const CREATE_AUTH_SESSION: &str = "create_auth_session";
 const CREATE_INVITATION: &str = "create_invitation";
 const TEMPLATE_FIELDS: &str = "get_business_request_type_template_fields";
+const BUSINESS_REQUEST: &str = "get_business_request_by_id";
 const LOGIN: &str = "login";
 const REFRESH_TOKEN: &str = "refresh_token";
 
@@ -209,6 +211,7 @@ envelope! {
     ApiOutputLoginOutput => types::LoginOutput,
     ApiOutputRefreshTokenOutput => types::RefreshTokenOutput,
     ApiOutputRequestTypeTemplate => types::RequestTypeTemplate,
+    ApiOutputBusinessRequest => types::BusinessRequest,
 }
 
 /// The envelope turned into a `Result`: `error_code` null or 0 with `data` is success; any
@@ -354,10 +357,7 @@ impl VlensClient {
     /// pre-fill. Sends the admin bearer token when admin credentials are configured.
     pub async fn template_fields(&self, request_type_id: i32) -> Result<TemplateFields, Error> {
         let key = self.core.api_key_header()?;
-        let bearer = match &self.admin {
-            Some(_) => Some(format!("Bearer {}", self.admin_token().await?.expose())),
-            None => None,
-        };
+        let bearer = self.optional_bearer().await?;
         self.core
             .call(
                 Call::new(TEMPLATE_FIELDS),
@@ -376,6 +376,76 @@ impl VlensClient {
             )
             .await
             .map(TemplateFields::from_raw)
+    }
+
+    /// A business request, read through the API (`GetBusinessRequestById`): its current
+    /// `requeststatus`. Sends the admin bearer token when admin credentials are configured.
+    /// `id` is the request's UUID (a webhook's `Data.Id`), checked before any request.
+    pub async fn business_request(&self, id: &str) -> Result<types::BusinessRequest, Error> {
+        let uuid = uuid::Uuid::parse_str(id.trim()).map_err(|_| {
+            Error::invalid_input(
+                "request_id",
+                format!("`{}` is not a UUID", crate::core::redact::one_line(id, 60)),
+            )
+        })?;
+        let key = self.core.api_key_header()?;
+        let bearer = self.optional_bearer().await?;
+        let request = self
+            .core
+            .call(
+                Call::new(BUSINESS_REQUEST),
+                |c| {
+                    let mut req = c.get_business_request_by_id().api_key(key).id(uuid);
+                    if let Some(b) = bearer {
+                        req = req.authorization(b);
+                    }
+                    req.send()
+                },
+                envelope_error,
+                open_envelope("business request"),
+            )
+            .await?;
+        match request.id.as_deref().map(uuid::Uuid::parse_str) {
+            Some(Ok(got)) if got != uuid => Err(Error::unexpected_response(
+                Some(200),
+                format!("asked for business request {uuid}, the API answered with {got}"),
+            )
+            .at(Vlens::DESCRIPTOR.name(), BUSINESS_REQUEST)),
+            _ => Ok(request),
+        }
+    }
+
+    /// Confirms a webhook through the API: reads the business request it names and compares
+    /// its current status with the one the webhook claims. Act on
+    /// [`Confirmation::current`](crate::core::inbound::Confirmation::current), not on the
+    /// webhook body; an unconfirmed claim (`!is_confirmed()`) is a stale, reordered or forged
+    /// delivery. An event of a kind the docs do not list cannot be confirmed (an invalid
+    /// input error, nothing sent).
+    pub async fn confirm_event(
+        &self,
+        event: &events::VlensEvent,
+    ) -> Result<crate::core::inbound::Confirmation<types::BusinessRequest>, Error> {
+        let events::VlensEventKind::BusinessRequestStatusChange(change) = event.kind() else {
+            return Err(Error::invalid_input(
+                "event",
+                format!(
+                    "`{}` events are not documented, so there is nothing to re-read;                      read the object they name yourself",
+                    crate::core::redact::one_line(event.event_name(), 80)
+                ),
+            ));
+        };
+        let current = self.business_request(&change.request_id).await?;
+        let actual = events::current_status(&current);
+        let claimed = change.new_status.as_str().to_string();
+        Ok(crate::core::inbound::Confirmation::new(current, claimed, actual))
+    }
+
+    /// `Bearer <admin token>` when admin credentials are configured.
+    async fn optional_bearer(&self) -> Result<Option<String>, Error> {
+        Ok(match &self.admin {
+            Some(_) => Some(format!("Bearer {}", self.admin_token().await?.expose())),
+            None => None,
+        })
     }
 
     fn session(&self, token: Secret) -> VlensSession {
