@@ -2,7 +2,8 @@
 //!
 //! A thin layer over the `embed-sessions` facade: arguments become builder calls, the result is
 //! one JSON object on stdout, a failure is one line on stderr and an exit code:
-//! `0` success, `2` usage, configuration or invalid input (nothing was sent), `3` the provider
+//! `0` success, `2` usage, configuration or invalid input (nothing was sent), or a body that is
+//! not a valid event (`events parse`), `3` the provider
 //! rejected the request (a 4xx, or a Vlens envelope error), `4` transport or provider failure
 //! (timeout, connection, 5xx, malformed or unsigned response), `5` the request succeeded but
 //! its result could not be rendered as JSON. Secrets come only from the environment and never
@@ -21,8 +22,10 @@ Examples:
   VLENS_API_KEY=... embed-sessions vlens auth-session --phone +201234567890 --contract-type 414
   VRPLATFORM_API_KEY=... embed-sessions vrplatform session --sub user-123 --tenant 4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a
   BUNQ_API_KEY=... embed-sessions bunq session --context ./bunq-context.json --sandbox
+  embed-sessions events parse --bunq < callback.json
 
-Exit codes: 0 success, 2 usage/configuration/invalid input (nothing sent),
+Exit codes: 0 success, 2 usage/configuration/invalid input (nothing sent) or a body that
+is not a valid event (events parse),
 3 rejected by the provider (4xx, Vlens envelope error), 4 transport or provider failure,
 5 the request succeeded but its result could not be rendered as JSON.";
 
@@ -95,6 +98,9 @@ pub enum ProviderCmd {
     /// bunq: API sessions and partner user provisioning (BUNQ_API_KEY).
     #[command(subcommand)]
     Bunq(commands::bunq::Cmd),
+    /// Inbound Vlens webhooks and bunq callbacks: parse a body from stdin, make a URL token.
+    #[command(subcommand)]
+    Events(commands::events::Cmd),
     /// An offline stand-in of all three providers on one loopback port (prints its URLs).
     Sandbox(commands::sandbox::SandboxArgs),
 }
@@ -173,6 +179,7 @@ pub fn exit_code(e: &Error) -> u8 {
     let status = e.status();
     match e.kind() {
         ErrorKind::InvalidInput | ErrorKind::Config => 2,
+        ErrorKind::InvalidEvent | ErrorKind::EventRefused => 2,
         ErrorKind::Api if status.is_some_and(|s| s >= 500) => 4,
         ErrorKind::Api => 3,
         ErrorKind::UnexpectedResponse if status.is_some_and(|s| (400..500).contains(&s)) => 3,

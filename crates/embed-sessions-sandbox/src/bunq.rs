@@ -207,11 +207,10 @@ impl State {
         kind: &str,
         mut object: Value,
     ) -> Result<i64, String> {
-        let kind = OBJECT_KINDS
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map(|(k, _)| *k)
-            .ok_or_else(|| format!("kind `{kind}`: one of Payment, MasterCardAction, RequestInquiry"))?;
+        let kind =
+            OBJECT_KINDS.iter().find(|(k, _)| *k == kind).map(|(k, _)| *k).ok_or_else(|| {
+                format!("kind `{kind}`: one of Payment, MasterCardAction, RequestInquiry")
+            })?;
         let id = object["id"].as_i64().ok_or("the object needs an integer `id`")?;
         object["monetary_account_id"] = json!(account_id);
         self.objects.insert((user_id, account_id, kind, id), object);

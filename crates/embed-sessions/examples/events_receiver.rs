@@ -199,7 +199,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         vlens: VlensClient::from_env().ok(),
         vlens_token,
         bunq,
-        bunq_sources: if sandbox { SourceAllowlist::any() } else { bunq_events::production_sources() },
+        bunq_sources: if sandbox {
+            SourceAllowlist::any()
+        } else {
+            bunq_events::production_sources()
+        },
         dedupe: dedupe_from_env().await?,
         outcomes: Mutex::new(Vec::new()),
     });

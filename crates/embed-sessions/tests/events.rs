@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use embed_sessions::bunq::events::{self as bunq_events, CallbackObject, Category};
 use embed_sessions::bunq::{Bunq, BunqClient, BunqContext};
-use embed_sessions::core::inbound::{self, Claim, DedupeStore, MemoryDedupe, SourceAllowlist, UrlToken};
+use embed_sessions::core::inbound::{
+    self, Claim, DedupeStore, MemoryDedupe, SourceAllowlist, UrlToken,
+};
 use embed_sessions::vlens::events::{self as vlens_events, RequestStatus, VlensEventKind};
 use embed_sessions::vlens::{Vlens, VlensClient};
 use embed_sessions::{Config, ErrorKind};
@@ -113,7 +115,8 @@ fn every_documented_bunq_category_is_typed_and_a_callback_of_each_parses() {
     for kind in ["Payment", "MasterCardAction", "RequestInquiry"] {
         let example = &spec["components"]["schemas"][format!("{kind}Response")]["example"];
         let object = example["Response"][0][kind].clone();
-        let c = bunq_events::parse(&no_headers(), &callback("MUTATION", "X", kind, object)).unwrap();
+        let c =
+            bunq_events::parse(&no_headers(), &callback("MUTATION", "X", kind, object)).unwrap();
         assert_eq!(c.object().kind(), kind);
         assert!(!matches!(c.object(), CallbackObject::Other { .. }));
         assert!(c.object().id().is_some() && c.object().monetary_account_id() == Some(7));
@@ -217,13 +220,15 @@ async fn a_vlens_webhook_is_confirmed_only_when_the_api_says_the_same() {
     let vlens = vlens_client(&sandbox);
     sandbox.set_vlens_business_request(REQUEST_ID, 2, None);
 
-    let claimed_approved = vlens_events::parse(&no_headers(), &webhook("e1", REQUEST_ID, "Approved")).unwrap();
+    let claimed_approved =
+        vlens_events::parse(&no_headers(), &webhook("e1", REQUEST_ID, "Approved")).unwrap();
     let c = vlens.confirm_event(&claimed_approved).await.unwrap();
     assert!(c.is_confirmed(), "{c:?}");
     assert_eq!(c.current().request_status_name.as_deref(), Some("Approved"));
 
     // A stale or forged claim: the API says Approved.
-    let claimed_signed = vlens_events::parse(&no_headers(), &webhook("e2", REQUEST_ID, "CustomerSigned")).unwrap();
+    let claimed_signed =
+        vlens_events::parse(&no_headers(), &webhook("e2", REQUEST_ID, "CustomerSigned")).unwrap();
     let c = vlens.confirm_event(&claimed_signed).await.unwrap();
     assert!(!c.is_confirmed());
     assert_eq!((c.claimed(), c.actual()), ("CustomerSigned", "Approved"));
@@ -234,12 +239,22 @@ async fn a_vlens_webhook_is_confirmed_only_when_the_api_says_the_same() {
 
     // A request the API does not know is the provider's error, with its words.
     let unknown = "00000000-0000-4000-8000-000000000001";
-    let e = vlens.confirm_event(&vlens_events::parse(&no_headers(), &webhook("e3", unknown, "Approved")).unwrap()).await.unwrap_err();
+    let e = vlens
+        .confirm_event(
+            &vlens_events::parse(&no_headers(), &webhook("e3", unknown, "Approved")).unwrap(),
+        )
+        .await
+        .unwrap_err();
     assert_eq!((e.kind(), e.status()), (ErrorKind::Api, Some(404)));
     assert!(e.provider_message().unwrap().contains("no business request"), "{e}");
     // Not a UUID: refused before any request.
     let before = sandbox.requests().len();
-    let e = vlens.confirm_event(&vlens_events::parse(&no_headers(), &webhook("e4", "not-a-uuid", "Approved")).unwrap()).await.unwrap_err();
+    let e = vlens
+        .confirm_event(
+            &vlens_events::parse(&no_headers(), &webhook("e4", "not-a-uuid", "Approved")).unwrap(),
+        )
+        .await
+        .unwrap_err();
     assert_eq!((e.kind(), e.field()), (ErrorKind::InvalidInput, Some("request_id")));
     assert_eq!(sandbox.requests().len(), before);
 }
@@ -253,39 +268,76 @@ async fn a_bunq_callback_is_confirmed_only_when_the_signed_read_says_the_same() 
     let mut claimed = payment.clone();
     claimed["monetary_account_id"] = json!(7);
 
-    let c = bunq_events::parse(&no_headers(), &callback("PAYMENT", "PAYMENT_CREATED", "Payment", claimed.clone())).unwrap();
+    let c = bunq_events::parse(
+        &no_headers(),
+        &callback("PAYMENT", "PAYMENT_CREATED", "Payment", claimed.clone()),
+    )
+    .unwrap();
     let confirmation = ctx.confirm_callback(&c).await.unwrap();
     assert!(confirmation.is_confirmed(), "{confirmation:?}");
     assert_eq!(confirmation.actual(), "amount -12.50 EUR, account 7");
 
     // The body claims another amount than the bank has.
     claimed["amount"]["value"] = json!("-1250.00");
-    let forged = bunq_events::parse(&no_headers(), &callback("MUTATION", "MUTATION_CREATED", "Payment", claimed)).unwrap();
+    let forged = bunq_events::parse(
+        &no_headers(),
+        &callback("MUTATION", "MUTATION_CREATED", "Payment", claimed),
+    )
+    .unwrap();
     let confirmation = ctx.confirm_callback(&forged).await.unwrap();
     assert!(!confirmation.is_confirmed());
     assert_eq!(confirmation.claimed(), "amount -1250.00 EUR, account 7");
 
     // A request whose status moved on.
-    sandbox.put_bunq_object(user, 7, "RequestInquiry", json!({"id": 44, "status": "ACCEPTED",
-        "amount_inquired": {"value": "10.00", "currency": "EUR"}})).unwrap();
+    sandbox
+        .put_bunq_object(
+            user,
+            7,
+            "RequestInquiry",
+            json!({"id": 44, "status": "ACCEPTED",
+        "amount_inquired": {"value": "10.00", "currency": "EUR"}}),
+        )
+        .unwrap();
     let pending = bunq_events::parse(&no_headers(), &callback("REQUEST", "REQUEST_INQUIRY_CREATED", "RequestInquiry",
         json!({"id": 44, "monetary_account_id": 7, "status": "PENDING", "amount_inquired": {"value": "10.00", "currency": "EUR"}}))).unwrap();
     let confirmation = ctx.confirm_callback(&pending).await.unwrap();
-    assert_eq!((confirmation.claimed(), confirmation.actual()), ("status PENDING, amount 10.00 EUR, account 7", "status ACCEPTED, amount 10.00 EUR, account 7"));
+    assert_eq!(
+        (confirmation.claimed(), confirmation.actual()),
+        (
+            "status PENDING, amount 10.00 EUR, account 7",
+            "status ACCEPTED, amount 10.00 EUR, account 7"
+        )
+    );
 
     // An object the bank does not have for this user: bunq's 404, with its words.
-    let missing = bunq_events::parse(&no_headers(), &callback("CARD_TRANSACTION_SUCCESSFUL", "CARD_TRANSACTION_SUCCESSFUL", "MasterCardAction",
-        json!({"id": 99, "monetary_account_id": 7}))).unwrap();
+    let missing = bunq_events::parse(
+        &no_headers(),
+        &callback(
+            "CARD_TRANSACTION_SUCCESSFUL",
+            "CARD_TRANSACTION_SUCCESSFUL",
+            "MasterCardAction",
+            json!({"id": 99, "monetary_account_id": 7}),
+        ),
+    )
+    .unwrap();
     let e = ctx.confirm_callback(&missing).await.unwrap_err();
     assert_eq!((e.kind(), e.status()), (ErrorKind::Api, Some(404)));
     assert!(e.provider_message().unwrap().contains("MasterCardAction not found"), "{e}");
     // Kinds this library does not read, or objects without an account: nothing is sent.
     let before = sandbox.requests().len();
     for body in [
-        callback("DRAFT_PAYMENT", "DRAFT_PAYMENT_CREATED", "DraftPayment", json!({"id": 5, "monetary_account_id": 7})),
+        callback(
+            "DRAFT_PAYMENT",
+            "DRAFT_PAYMENT_CREATED",
+            "DraftPayment",
+            json!({"id": 5, "monetary_account_id": 7}),
+        ),
         callback("PAYMENT", "PAYMENT_CREATED", "Payment", json!({"id": 5})),
     ] {
-        let e = ctx.confirm_callback(&bunq_events::parse(&no_headers(), &body).unwrap()).await.unwrap_err();
+        let e = ctx
+            .confirm_callback(&bunq_events::parse(&no_headers(), &body).unwrap())
+            .await
+            .unwrap_err();
         assert_eq!((e.kind(), e.field()), (ErrorKind::InvalidInput, Some("object")), "{e}");
     }
     assert_eq!(sandbox.requests().len(), before);
@@ -295,7 +347,12 @@ async fn a_bunq_callback_is_confirmed_only_when_the_signed_read_says_the_same() 
 async fn a_redelivered_event_is_handled_once_in_one_process() {
     let store = MemoryDedupe::new(Duration::from_secs(3600));
     let runs = Arc::new(Mutex::new(0));
-    let body = callback("PAYMENT", "PAYMENT_CREATED", "Payment", json!({"id": 42, "monetary_account_id": 7}));
+    let body = callback(
+        "PAYMENT",
+        "PAYMENT_CREATED",
+        "Payment",
+        json!({"id": 42, "monetary_account_id": 7}),
+    );
     let mut outcomes = Vec::new();
     // bunq's first delivery and its 5 retries.
     for _ in 0..6 {
@@ -310,7 +367,17 @@ async fn a_redelivered_event_is_handled_once_in_one_process() {
         outcomes.push(out.err());
     }
     assert_eq!(*runs.lock().unwrap(), 1);
-    assert_eq!(outcomes, [None, Some(Claim::Done), Some(Claim::Done), Some(Claim::Done), Some(Claim::Done), Some(Claim::Done)]);
+    assert_eq!(
+        outcomes,
+        [
+            None,
+            Some(Claim::Done),
+            Some(Claim::Done),
+            Some(Claim::Done),
+            Some(Claim::Done),
+            Some(Claim::Done)
+        ]
+    );
     // A failed handling is released: the redelivery is handled.
     let key = "vlens:failing";
     let failed = inbound::once(&store, key, || async {
@@ -333,7 +400,8 @@ async fn serve(app: receiver::App) -> (String, Arc<receiver::App>) {
 /// Polls `/outcomes` until `n` events were handled (the work runs after the answer).
 async fn outcomes(http: &reqwest::Client, base: &str, n: usize) -> Vec<Value> {
     for _ in 0..200 {
-        let v: Vec<Value> = http.get(format!("{base}/outcomes")).send().await.unwrap().json().await.unwrap();
+        let v: Vec<Value> =
+            http.get(format!("{base}/outcomes")).send().await.unwrap().json().await.unwrap();
         if v.iter().filter(|o| o.get("handled").is_some()).count() >= n {
             return v;
         }
@@ -347,7 +415,14 @@ async fn the_example_receiver_guards_parses_dedupes_and_confirms_over_http() {
     let sandbox = embed_sessions_testkit::sandbox::start().await;
     let (ctx, user) = bunq_context(&sandbox).await;
     sandbox.set_vlens_business_request(REQUEST_ID, 2, None);
-    sandbox.put_bunq_object(user, 7, "Payment", json!({"id": 42, "amount": {"value": "5.00", "currency": "EUR"}})).unwrap();
+    sandbox
+        .put_bunq_object(
+            user,
+            7,
+            "Payment",
+            json!({"id": 42, "amount": {"value": "5.00", "currency": "EUR"}}),
+        )
+        .unwrap();
     let token = UrlToken::generate().unwrap();
     let (base, _app) = serve(receiver::App {
         vlens: Some(vlens_client(&sandbox)),
@@ -362,14 +437,23 @@ async fn the_example_receiver_guards_parses_dedupes_and_confirms_over_http() {
     let post = |path: String, body: Vec<u8>| {
         let http = http.clone();
         async move {
-            let r = http.post(path).header("content-type", "application/json").body(body).send().await.unwrap();
+            let r = http
+                .post(path)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
         }
     };
     let vlens_url = format!("{base}/webhooks/vlens/{}", token.expose());
     let body = webhook("delivery-1", REQUEST_ID, "Approved");
 
-    assert_eq!(post(format!("{base}/webhooks/vlens/{}", "x".repeat(43)), body.clone()).await.0, 404);
+    assert_eq!(
+        post(format!("{base}/webhooks/vlens/{}", "x".repeat(43)), body.clone()).await.0,
+        404
+    );
     assert_eq!(post(vlens_url.clone(), body.clone()).await, (200, json!({"accepted": true})));
     assert_eq!(post(vlens_url.clone(), body.clone()).await, (200, json!({"duplicate": true})));
     let (status, err) = post(vlens_url.clone(), br#"{"Id":"x"}"#.to_vec()).await;
@@ -379,17 +463,35 @@ async fn the_example_receiver_guards_parses_dedupes_and_confirms_over_http() {
     assert_eq!(post(vlens_url.clone(), webhook("delivery-2", REQUEST_ID, "Rejected")).await.0, 200);
 
     // bunq: 127.0.0.1 is not bunq's production range.
-    let bunq_body = callback("PAYMENT", "PAYMENT_CREATED", "Payment", json!({"id": 42, "monetary_account_id": 7, "amount": {"value": "5.00", "currency": "EUR"}}));
+    let bunq_body = callback(
+        "PAYMENT",
+        "PAYMENT_CREATED",
+        "Payment",
+        json!({"id": 42, "monetary_account_id": 7, "amount": {"value": "5.00", "currency": "EUR"}}),
+    );
     let (status, err) = post(format!("{base}/callbacks/bunq"), bunq_body.clone()).await;
     assert_eq!(status, 403);
-    assert!(err["error"].as_str().unwrap().contains("127.0.0.1 is not in the provider's published source addresses"), "{err}");
+    assert!(
+        err["error"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1 is not in the provider's published source addresses"),
+        "{err}"
+    );
 
     let all = outcomes(&http, &base, 2).await;
     let handled: Vec<&Value> = all.iter().filter(|o| o.get("handled").is_some()).collect();
     assert_eq!(handled.len(), 2, "{all:?}");
-    let by_key = |k: &str| handled.iter().find(|o| o["key"] == k).map(|o| o["handled"].clone()).unwrap();
-    assert_eq!(by_key("vlens:delivery-1"), json!({"confirmed": true, "claimed": "Approved", "actual": "Approved"}));
-    assert_eq!(by_key("vlens:delivery-2"), json!({"confirmed": false, "claimed": "Rejected", "actual": "Approved"}));
+    let by_key =
+        |k: &str| handled.iter().find(|o| o["key"] == k).map(|o| o["handled"].clone()).unwrap();
+    assert_eq!(
+        by_key("vlens:delivery-1"),
+        json!({"confirmed": true, "claimed": "Approved", "actual": "Approved"})
+    );
+    assert_eq!(
+        by_key("vlens:delivery-2"),
+        json!({"confirmed": false, "claimed": "Rejected", "actual": "Approved"})
+    );
     let duplicate = |o: &Value| o["duplicate"] == "Done" || o["duplicate"] == "InProgress";
     assert!(all.iter().any(|o| o["key"] == "vlens:delivery-1" && duplicate(o)), "{all:?}");
 
@@ -404,9 +506,15 @@ async fn the_example_receiver_guards_parses_dedupes_and_confirms_over_http() {
         outcomes: Mutex::new(Vec::new()),
     })
     .await;
-    assert_eq!(post(format!("{base}/callbacks/bunq"), bunq_body.clone()).await, (200, json!({"accepted": true})));
+    assert_eq!(
+        post(format!("{base}/callbacks/bunq"), bunq_body.clone()).await,
+        (200, json!({"accepted": true}))
+    );
     let all = outcomes(&http, &base, 1).await;
-    assert_eq!(all[0]["handled"], json!({"confirmed": true, "claimed": "amount 5.00 EUR, account 7", "actual": "amount 5.00 EUR, account 7"}));
+    assert_eq!(
+        all[0]["handled"],
+        json!({"confirmed": true, "claimed": "amount 5.00 EUR, account 7", "actual": "amount 5.00 EUR, account 7"})
+    );
 }
 
 #[cfg(feature = "redis")]
@@ -432,10 +540,20 @@ mod across_processes {
     }
 
     /// A replica: the example receiver with the Redis dedupe store, until killed.
-    async fn replica(vlens_base: String, redis: String, prefix: String, key: String, token: String) {
+    async fn replica(
+        vlens_base: String,
+        redis: String,
+        prefix: String,
+        key: String,
+        token: String,
+    ) {
         let key = StoreKey::from_base64(&embed_sessions::Secret::new(key)).unwrap();
         let fleet = Fleet::connect(&redis, &prefix, key).await.unwrap();
-        let config = Config::builder(Vlens).api_key("events-vlens-key").base_url(vlens_base).build().unwrap();
+        let config = Config::builder(Vlens)
+            .api_key("events-vlens-key")
+            .base_url(vlens_base)
+            .build()
+            .unwrap();
         let (base, _app) = serve(receiver::App {
             vlens: Some(VlensClient::new(config).unwrap()),
             vlens_token: UrlToken::new(token).unwrap(),
@@ -462,7 +580,14 @@ mod across_processes {
         let token = UrlToken::generate().unwrap();
         let sandbox = rt.block_on(embed_sessions_testkit::sandbox::start());
         sandbox.set_vlens_business_request(REQUEST_ID, 2, None);
-        let args = [sandbox.urls().vlens.clone(), url.clone(), prefix.clone(), random_store_key(), token.expose().to_string()].join("\n");
+        let args = [
+            sandbox.urls().vlens.clone(),
+            url.clone(),
+            prefix.clone(),
+            random_store_key(),
+            token.expose().to_string(),
+        ]
+        .join("\n");
         let exe = std::env::current_exe().unwrap();
         let mut replicas = Replicas((0..2)
             .map(|_| {
@@ -479,7 +604,8 @@ mod across_processes {
             .iter_mut()
             .map(|r| {
                 let out = std::io::BufReader::new(r.stdout.take().unwrap());
-                let line = out.lines().map(Result::unwrap).find(|l| l.contains("listening ")).unwrap();
+                let line =
+                    out.lines().map(Result::unwrap).find(|l| l.contains("listening ")).unwrap();
                 line.split("listening ").nth(1).unwrap().trim().to_string()
             })
             .collect();
@@ -496,7 +622,10 @@ mod across_processes {
                 };
                 if both_at_once {
                     let (a, b) = tokio::join!(send(&bases[0]), send(&bases[1]));
-                    assert_eq!((a.unwrap().status().as_u16(), b.unwrap().status().as_u16()), (200, 200));
+                    assert_eq!(
+                        (a.unwrap().status().as_u16(), b.unwrap().status().as_u16()),
+                        (200, 200)
+                    );
                 } else {
                     assert_eq!(send(&bases[0]).await.unwrap().status(), 200);
                     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -506,12 +635,21 @@ mod across_processes {
             tokio::time::sleep(Duration::from_millis(500)).await;
             let mut all = Vec::new();
             for base in &bases {
-                let v: Vec<Value> = http.get(format!("{base}/outcomes")).send().await.unwrap().json().await.unwrap();
+                let v: Vec<Value> = http
+                    .get(format!("{base}/outcomes"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
                 all.extend(v);
             }
             for id in ["vlens:delivery-a", "vlens:delivery-b"] {
-                let handled = all.iter().filter(|o| o["key"] == id && o.get("handled").is_some()).count();
-                let dup = all.iter().filter(|o| o["key"] == id && o.get("duplicate").is_some()).count();
+                let handled =
+                    all.iter().filter(|o| o["key"] == id && o.get("handled").is_some()).count();
+                let dup =
+                    all.iter().filter(|o| o["key"] == id && o.get("duplicate").is_some()).count();
                 assert_eq!((handled, dup), (1, 1), "{id}: {all:?}");
             }
         });

@@ -1,6 +1,7 @@
 //! One module per provider; each turns its subcommand into facade calls.
 
 pub mod bunq;
+pub mod events;
 pub mod sandbox;
 pub mod vlens;
 pub mod vrplatform;
@@ -21,6 +22,7 @@ pub async fn run(cli: &Cli) -> (&'static str, Result<Value, Failure>) {
             (VrPlatform::DESCRIPTOR.name(), vrplatform::run(&cli.global, cmd).await)
         }
         ProviderCmd::Bunq(cmd) => (Bunq::DESCRIPTOR.name(), bunq::run(&cli.global, cmd).await),
+        ProviderCmd::Events(cmd) => (events::provider(cmd), events::run(cmd)),
         // A server, not a call: `main` runs it (sandbox::main) before it gets here.
         ProviderCmd::Sandbox(_) => (
             "sandbox",

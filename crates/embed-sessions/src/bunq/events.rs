@@ -248,12 +248,7 @@ impl BunqCallback {
                 d.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
             }
         };
-        format!(
-            "{NAME}:{}:{}:{id}:{}",
-            self.category.as_str(),
-            self.object.kind(),
-            self.event_type
-        )
+        format!("{NAME}:{}:{}:{id}:{}", self.category.as_str(), self.object.kind(), self.event_type)
     }
 }
 
@@ -470,7 +465,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.category(), &Category::Other("NEW_THING".into()));
-        assert!(matches!(c.object(), CallbackObject::Other { kind, .. } if kind == "ScheduledInstance"));
+        assert!(
+            matches!(c.object(), CallbackObject::Other { kind, .. } if kind == "ScheduledInstance")
+        );
         assert_eq!(c.dedupe_key(), "bunq:NEW_THING:ScheduledInstance:9:NEW_CREATED");
         let no_id = parse_str(
             r#"{"NotificationUrl":{"category":"CHAT","event_type":"CHAT_RECEIVED","object":{"ChatMessage":{"text":"hi"}}}}"#,

@@ -66,10 +66,7 @@ pub fn check_body(
         if !(essence == "application/json" || essence.ends_with("+json")) {
             return Err(invalid_event(
                 provider,
-                format!(
-                    "the content type is `{}`, not JSON",
-                    super::redact::one_line(essence, 80)
-                ),
+                format!("the content type is `{}`, not JSON", super::redact::one_line(essence, 80)),
                 b"",
             ));
         }
@@ -487,8 +484,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_key_is_first_once_then_in_progress_then_done_and_released_keys_are_first_again()
-    {
+    async fn a_key_is_first_once_then_in_progress_then_done_and_released_keys_are_first_again() {
         let store = MemoryDedupe::new(Duration::from_secs(60));
         assert_eq!(store.claim("a").await.unwrap(), Claim::First);
         assert_eq!(store.claim("a").await.unwrap(), Claim::InProgress);
@@ -540,7 +536,10 @@ mod tests {
         assert!(!l.allows("185.40.107.255".parse().unwrap()));
         assert!(l.allows("2001:db8::1".parse().unwrap()));
         assert!(!l.allows("127.0.0.1".parse().unwrap()));
-        assert_eq!(l.check("acme", "10.0.0.1".parse().unwrap()).unwrap_err().kind(), ErrorKind::EventRefused);
+        assert_eq!(
+            l.check("acme", "10.0.0.1".parse().unwrap()).unwrap_err().kind(),
+            ErrorKind::EventRefused
+        );
         assert!(SourceAllowlist::any().allows("10.0.0.1".parse().unwrap()));
         assert!(SourceAllowlist::parse(&["nope"]).is_err());
         assert!(SourceAllowlist::parse::<&str>(&[]).is_err());

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use crate::Secret;
 use crate::core::inbound::{
     Claim, DEFAULT_CLAIM_TTL, DEFAULT_RETENTION, DedupeFuture, DedupeStore,
 };
-use crate::Secret;
 
 use super::Fleet;
 

@@ -218,7 +218,10 @@ pub fn parse_with_limit(
                 ),
             })
         }
-        _ => VlensEventKind::Other { event: event.clone(), data: map.get("Data").cloned().unwrap_or(Value::Null) },
+        _ => VlensEventKind::Other {
+            event: event.clone(),
+            data: map.get("Data").cloned().unwrap_or(Value::Null),
+        },
     };
     Ok(VlensEvent { id, event, attempt, created_at, kind, raw: Value::Object(map) })
 }
