@@ -17,6 +17,27 @@
 //! assert_eq!(callback.dedupe_key(), "bunq:PAYMENT:Payment:42:PAYMENT_CREATED");
 //! # Ok::<(), embed_sessions::Error>(())
 //! ```
+//!
+//! A receiver (the README's, compiled here):
+//!
+//! ```no_run
+//! use embed_sessions::bunq::{BunqContext, events::CallbackObject};
+//! use embed_sessions::core::inbound::{self, MemoryDedupe};
+//! # fn act_on(_: &CallbackObject) {}
+//! # async fn receive(user_context: BunqContext, dedupe: MemoryDedupe, peer_ip: std::net::IpAddr,
+//! #     headers: http::HeaderMap, body: Vec<u8>) -> Result<(), embed_sessions::Error> {
+//! embed_sessions::bunq::events::production_sources().check("bunq", peer_ip)?;
+//! let callback = embed_sessions::bunq::events::parse(&headers, &body)?;
+//! inbound::once(&dedupe, &callback.dedupe_key(), || async {
+//!     let c = user_context.confirm_callback(&callback).await?; // signed read of the object
+//!     if c.is_confirmed() {
+//!         act_on(c.current())
+//!     }
+//!     Ok(())
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
 
 use serde::Serialize;
 use serde_json::{Map, Value};

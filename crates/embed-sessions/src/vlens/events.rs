@@ -16,6 +16,27 @@
 //! assert_eq!(event.dedupe_key(), "vlens:2b020a26-ec12-4f59-8e6a-7d4bf941372b");
 //! # Ok::<(), embed_sessions::Error>(())
 //! ```
+//!
+//! A receiver (the README's, compiled here):
+//!
+//! ```no_run
+//! use embed_sessions::core::inbound::{self, MemoryDedupe, UrlToken};
+//! use embed_sessions::vlens::VlensClient;
+//! # fn act_on(_: &embed_sessions::vlens::raw::types::BusinessRequest) {}
+//! # async fn receive(vlens: VlensClient, token: UrlToken, dedupe: MemoryDedupe,
+//! #     path_token: String, headers: http::HeaderMap, body: Vec<u8>) -> Result<(), embed_sessions::Error> {
+//! token.check("vlens", &path_token)?; // constant time
+//! let event = embed_sessions::vlens::events::parse(&headers, &body)?;
+//! inbound::once(&dedupe, &event.dedupe_key(), || async {
+//!     let c = vlens.confirm_event(&event).await?; // GetBusinessRequestById
+//!     if c.is_confirmed() {
+//!         act_on(c.current()) // the API's status, not the body's
+//!     }
+//!     Ok(())
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -307,8 +328,10 @@ mod tests {
 
     #[test]
     fn the_api_status_reads_as_the_webhook_names_it() {
-        let mut r = super::super::raw::types::BusinessRequest::default();
-        r.requeststatus = Some(serde_json::json!(4));
+        let mut r = super::super::raw::types::BusinessRequest {
+            requeststatus: Some(serde_json::json!(4)),
+            ..Default::default()
+        };
         assert_eq!(current_status(&r), "CustomerSigned");
         r.requeststatus = Some(serde_json::json!("2"));
         assert_eq!(current_status(&r), "Approved");
