@@ -87,8 +87,7 @@ async fn vlens_webhook(
     let key = event.dedupe_key();
     accept(app.clone(), key, async move {
         let Some(vlens) = &app.vlens else { return Ok(json!({"unconfirmed": "no VLENS_API_KEY"})) };
-        let c = vlens.confirm_event(&event).await?;
-        Ok(json!({"confirmed": c.is_confirmed(), "claimed": c.claimed(), "actual": c.actual()}))
+        Ok(summary(&vlens.confirm_event(&event).await?))
     })
     .await
 }
@@ -109,10 +108,14 @@ async fn bunq_callback(
     let key = callback.dedupe_key();
     accept(app.clone(), key, async move {
         let Some(ctx) = &app.bunq else { return Ok(json!({"unconfirmed": "no bunq context"})) };
-        let c = ctx.confirm_callback(&callback).await?;
-        Ok(json!({"confirmed": c.is_confirmed(), "claimed": c.claimed(), "actual": c.actual()}))
+        Ok(summary(&ctx.confirm_callback(&callback).await?))
     })
     .await
+}
+
+/// What the API confirmed, for `act` and the outcomes list.
+fn summary<T>(c: &inbound::Confirmation<T>) -> Value {
+    json!({"confirmed": c.is_confirmed(), "claimed": c.claimed(), "actual": c.actual()})
 }
 
 /// Claims the event, answers at once, and confirms and acts in the background; the claim is

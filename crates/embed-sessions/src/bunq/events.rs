@@ -42,13 +42,18 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::core::inbound::{self, DEFAULT_MAX_EVENT_BYTES, SourceAllowlist, json_type};
+use crate::core::inbound::{
+    self, DEFAULT_MAX_EVENT_BYTES, SourceAllowlist, json_type, optional_str, required_object,
+    required_str,
+};
 use crate::core::{Error, Provider};
 
 use super::Bunq;
 use super::raw::types;
 
 const NAME: &str = Bunq::DESCRIPTOR.name();
+/// The path of the callback's members, for messages.
+const AT: &str = "NotificationUrl.";
 
 /// Where bunq's production callbacks come from (<https://doc.bunq.com/basics/callbacks>:
 /// "185.40.108.0/22"; "the IP addresses might change", with notice).
@@ -288,51 +293,17 @@ pub fn parse_with_limit(
     inbound::check_body(NAME, headers, body, max_bytes)?;
     let map = inbound::json_object(NAME, body)?;
     let bad = |what: String| inbound::invalid_event(NAME, what, body);
-    let n = match map.get("NotificationUrl") {
-        Some(Value::Object(n)) => n,
-        None | Some(Value::Null) => return Err(bad("`NotificationUrl` is missing".into())),
-        Some(v) => {
-            return Err(bad(format!("`NotificationUrl` is a {}, not an object", json_type(v))));
-        }
-    };
-    let category = Category::from_name(&string(n, "category").map_err(&bad)?);
-    let event_type = string(n, "event_type").map_err(&bad)?;
-    let target_url = match n.get("target_url") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(v) => {
-            return Err(bad(format!(
-                "`NotificationUrl.target_url` is a {}, not a string",
-                json_type(v)
-            )));
-        }
-    };
+    let n = required_object(&map, "", "NotificationUrl").map_err(&bad)?;
+    let category = Category::from_name(&required_str(n, AT, "category").map_err(&bad)?);
+    let event_type = required_str(n, AT, "event_type").map_err(&bad)?;
+    let target_url = optional_str(n, AT, "target_url").map_err(&bad)?;
     let object = object(n).map_err(&bad)?;
     Ok(BunqCallback { category, event_type, target_url, object, raw: Value::Object(map) })
 }
 
-/// A non-empty string member of `NotificationUrl` (at most 200 bytes).
-fn string(n: &Map<String, Value>, key: &str) -> Result<String, String> {
-    match n.get(key) {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => Ok(s.clone()),
-        Some(Value::String(s)) if s.len() > 200 => {
-            Err(format!("`NotificationUrl.{key}` is {} bytes long, over 200", s.len()))
-        }
-        Some(Value::String(_)) => Err(format!("`NotificationUrl.{key}` is empty")),
-        None | Some(Value::Null) => Err(format!("`NotificationUrl.{key}` is missing")),
-        Some(v) => Err(format!("`NotificationUrl.{key}` is a {}, not a string", json_type(v))),
-    }
-}
-
 /// `NotificationUrl.object`: exactly one member, keyed by the object's type.
 fn object(n: &Map<String, Value>) -> Result<CallbackObject, String> {
-    let o = match n.get("object") {
-        Some(Value::Object(o)) => o,
-        None | Some(Value::Null) => return Err("`NotificationUrl.object` is missing".into()),
-        Some(v) => {
-            return Err(format!("`NotificationUrl.object` is a {}, not an object", json_type(v)));
-        }
-    };
+    let o = required_object(n, AT, "object")?;
     let mut members = o.iter();
     let (Some((kind, value)), None) = (members.next(), members.next()) else {
         return Err(format!(
@@ -383,42 +354,27 @@ impl super::BunqContext {
                 "the callback's object has no `id` or `monetary_account_id` to read it by",
             ));
         };
-        let current = match claimed {
-            CallbackObject::Payment(_) => {
+        // One signed, repeatable GET by id and account; the answer's one element, re-typed.
+        macro_rules! read {
+            ($op:ident, $Item:ident :: $Kind:ident) => {{
+                let op = super::Operation::idempotent(stringify!($op));
                 let out = self
-                    .call(super::Operation::idempotent("read_payment"), |c, user| async move {
-                        let req = c.read_payment().user_id(user).monetary_account_id(account);
+                    .call(op, |c, user| async move {
+                        let req = c.$op().user_id(user).monetary_account_id(account);
                         req.item_id(id).send().await
                     })
                     .await?;
                 let found = out.into_inner().response.into_iter().next();
-                found.map(|types::PaymentItem::Payment(p)| CallbackObject::Payment(p))
-            }
+                found.map(|types::$Item::$Kind(o)| CallbackObject::$Kind(o))
+            }};
+        }
+        let current = match claimed {
+            CallbackObject::Payment(_) => read!(read_payment, PaymentItem::Payment),
             CallbackObject::MasterCardAction(_) => {
-                let op = super::Operation::idempotent("read_master_card_action");
-                let out = self
-                    .call(op, |c, user| async move {
-                        let req = c.read_master_card_action().user_id(user);
-                        req.monetary_account_id(account).item_id(id).send().await
-                    })
-                    .await?;
-                let found = out.into_inner().response.into_iter().next();
-                found.map(|types::MasterCardActionItem::MasterCardAction(m)| {
-                    CallbackObject::MasterCardAction(m)
-                })
+                read!(read_master_card_action, MasterCardActionItem::MasterCardAction)
             }
             CallbackObject::RequestInquiry(_) => {
-                let op = super::Operation::idempotent("read_request_inquiry");
-                let out = self
-                    .call(op, |c, user| async move {
-                        let req = c.read_request_inquiry().user_id(user);
-                        req.monetary_account_id(account).item_id(id).send().await
-                    })
-                    .await?;
-                let found = out.into_inner().response.into_iter().next();
-                found.map(|types::RequestInquiryItem::RequestInquiry(r)| {
-                    CallbackObject::RequestInquiry(r)
-                })
+                read!(read_request_inquiry, RequestInquiryItem::RequestInquiry)
             }
             CallbackObject::Other { kind, .. } => {
                 return Err(Error::invalid_input(

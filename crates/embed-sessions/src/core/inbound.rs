@@ -107,6 +107,53 @@ pub fn json_type(v: &serde_json::Value) -> &'static str {
     }
 }
 
+/// The longest string member an event parser accepts for an id, a name or a status.
+pub const MAX_MEMBER_BYTES: usize = 200;
+
+/// A required, non-empty string member `key` of `map` (at most [`MAX_MEMBER_BYTES`]), or a
+/// message naming it as `at` + `key` (`at` is the path of `map`, such as `"Data."`).
+pub fn required_str(
+    map: &serde_json::Map<String, serde_json::Value>,
+    at: &str,
+    key: &str,
+) -> Result<String, String> {
+    match optional_str(map, at, key)? {
+        Some(s) if s.trim().is_empty() => Err(format!("`{at}{key}` is empty")),
+        Some(s) if s.len() > MAX_MEMBER_BYTES => {
+            Err(format!("`{at}{key}` is {} bytes long, over {MAX_MEMBER_BYTES}", s.len()))
+        }
+        Some(s) => Ok(s),
+        None => Err(format!("`{at}{key}` is missing")),
+    }
+}
+
+/// An optional string member (absent or `null`: `None`), or a message naming it when it has
+/// another type.
+pub fn optional_str(
+    map: &serde_json::Map<String, serde_json::Value>,
+    at: &str,
+    key: &str,
+) -> Result<Option<String>, String> {
+    match map.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+        Some(v) => Err(format!("`{at}{key}` is a {}, not a string", json_type(v))),
+    }
+}
+
+/// A required object member, or a message naming it.
+pub fn required_object<'a>(
+    map: &'a serde_json::Map<String, serde_json::Value>,
+    at: &str,
+    key: &str,
+) -> Result<&'a serde_json::Map<String, serde_json::Value>, String> {
+    match map.get(key) {
+        Some(serde_json::Value::Object(o)) => Ok(o),
+        None | Some(serde_json::Value::Null) => Err(format!("`{at}{key}` is missing")),
+        Some(v) => Err(format!("`{at}{key}` is a {}, not an object", json_type(v))),
+    }
+}
+
 /// What the provider's API says about an event's claim, read through an authenticated call.
 ///
 /// `current` is the object as the API returned it; act on it, not on the event body.

@@ -39,9 +39,11 @@
 //! ```
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::core::inbound::{self, DEFAULT_MAX_EVENT_BYTES, json_type};
+use crate::core::inbound::{
+    self, DEFAULT_MAX_EVENT_BYTES, json_type, optional_str, required_object, required_str,
+};
 use crate::core::{Error, Provider};
 
 use super::Vlens;
@@ -211,31 +213,21 @@ pub fn parse_with_limit(
     inbound::check_body(NAME, headers, body, max_bytes)?;
     let map = inbound::json_object(NAME, body)?;
     let bad = |what: String| inbound::invalid_event(NAME, what, body);
-    let id = required_str(&map, "Id", "").map_err(bad)?;
-    let event = required_str(&map, "WebhookEvent", "").map_err(bad)?;
+    let id = required_str(&map, "", "Id").map_err(bad)?;
+    let event = required_str(&map, "", "WebhookEvent").map_err(bad)?;
     let attempt = match map.get("Attempt") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
         Some(v) => return Err(bad(format!("`Attempt` is a {}, not a count", json_type(v)))),
     };
-    let created_at = match map.get("CreationTimeUtc") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(v) => {
-            return Err(bad(format!("`CreationTimeUtc` is a {}, not a string", json_type(v))));
-        }
-    };
+    let created_at = optional_str(&map, "", "CreationTimeUtc").map_err(bad)?;
     let kind = match event.as_str() {
         BUSINESS_REQUEST_STATUS_CHANGE => {
-            let data = match map.get("Data") {
-                Some(Value::Object(d)) => d,
-                None | Some(Value::Null) => return Err(bad("`Data` is missing".into())),
-                Some(v) => return Err(bad(format!("`Data` is a {}, not an object", json_type(v)))),
-            };
+            let data = required_object(&map, "", "Data").map_err(bad)?;
             VlensEventKind::BusinessRequestStatusChange(StatusChange {
-                request_id: required_str(data, "Id", "Data.").map_err(bad)?,
+                request_id: required_str(data, "Data.", "Id").map_err(bad)?,
                 new_status: RequestStatus::from_name(
-                    &required_str(data, "NewStatus", "Data.").map_err(bad)?,
+                    &required_str(data, "Data.", "NewStatus").map_err(bad)?,
                 ),
             })
         }
@@ -245,19 +237,6 @@ pub fn parse_with_limit(
         },
     };
     Ok(VlensEvent { id, event, attempt, created_at, kind, raw: Value::Object(map) })
-}
-
-/// A non-empty string member of at most 200 characters, or a message naming it.
-fn required_str(map: &Map<String, Value>, key: &str, at: &str) -> Result<String, String> {
-    match map.get(key) {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => Ok(s.clone()),
-        Some(Value::String(s)) if s.len() > 200 => {
-            Err(format!("`{at}{key}` is {} bytes long, over 200", s.len()))
-        }
-        Some(Value::String(_)) => Err(format!("`{at}{key}` is empty")),
-        None | Some(Value::Null) => Err(format!("`{at}{key}` is missing")),
-        Some(v) => Err(format!("`{at}{key}` is a {}, not a string", json_type(v))),
-    }
 }
 
 /// The status a business request has now, read from the API, in the webhook's form: a
