@@ -234,6 +234,8 @@ fn roundtrip_named(name: &str, v: &Value) -> Value {
         ApiOutputLoginOutput,
         ApiOutputRefreshTokenOutput,
         ApiOutputRequestTypeTemplate,
+        BusinessRequest,
+        ApiOutputBusinessRequest,
         ApiOutput,
     )
 }

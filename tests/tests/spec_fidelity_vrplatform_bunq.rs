@@ -453,7 +453,8 @@ fn bunq_spec_examples_decode() {
             DeleteSessionResponse, PartnerUserProvisionResponse, NotificationFilterUrlResponse,
             NotificationFilterPushResponse, Pagination, Id, Token, UserPerson, UserCompany,
             UserApiKey, UserApiKeyUser, PartnerUserProvision, PartnerUserProvisionCredential,
-            BunqError, BunqErrorEntry,
+            BunqError, BunqErrorEntry, PaymentResponse, MasterCardActionResponse,
+            RequestInquiryResponse, Payment, MasterCardAction, RequestInquiry, Amount,
         ),
     );
 }
