@@ -1,4 +1,5 @@
-//! Property tests (fixed case counts, so CI time is bounded): hostile response bodies never
+//! Property tests (128 cases each unless `PROPTEST_CASES` says otherwise, so CI time is
+//! bounded; `PROPTEST_CASES=100000` for a long run): hostile response bodies never
 //! panic the facade, and arbitrary user input is either sent exactly or rejected before
 //! anything is sent. The server is the sandbox (`embed-sessions-sandbox`) answering with canned
 //! responses; its recorded request bodies are compared after parsing (the generated keys and
@@ -13,9 +14,11 @@ use embed_sessions_sandbox::{Canned, Sandbox, Target};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-/// Cases per property (fixed, not read from the environment): 128 keeps this file under
-/// half a minute on two cores (each bunq case generates an RSA-2048 key).
-const CASES: u32 = 128;
+/// Cases per property: `PROPTEST_CASES` when set, else 128, which keeps this file under half a
+/// minute on two cores (each bunq case generates an RSA-2048 key).
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(128)
+}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
@@ -126,7 +129,7 @@ fn arbitrary_bytes_as_response_bodies_never_panic() {
     let rt = runtime();
     let server = sandbox(&rt);
     let statuses = prop_oneof![Just(200u16), Just(401), Just(404), Just(422), Just(500), Just(503)];
-    proptest!(ProptestConfig::with_cases(CASES), |(status in statuses, body in prop::collection::vec(any::<u8>(), 0..512))| {
+    proptest!(ProptestConfig::with_cases(cases()), |(status in statuses, body in prop::collection::vec(any::<u8>(), 0..512))| {
         exchange(&rt, &server, status, body);
     });
 }
@@ -135,7 +138,7 @@ fn arbitrary_bytes_as_response_bodies_never_panic() {
 fn arbitrary_json_as_response_bodies_never_panic() {
     let rt = runtime();
     let server = sandbox(&rt);
-    proptest!(ProptestConfig::with_cases(CASES), |(status in prop_oneof![Just(200u16), Just(401), Just(404)], v in json_value())| {
+    proptest!(ProptestConfig::with_cases(cases()), |(status in prop_oneof![Just(200u16), Just(401), Just(404)], v in json_value())| {
         exchange(&rt, &server, status, v.to_string().into_bytes());
     });
 }
@@ -152,7 +155,7 @@ fn vlens_user_inputs_are_sent_exactly_or_rejected_before_sending() {
     let rt = runtime();
     let server = sandbox(&rt);
     let ok = Canned::json(200, &json!({"data": "t"}));
-    proptest!(ProptestConfig::with_cases(CASES), |(input in prop_oneof![".{0,24}", "\\+[0-9]{1,16}", "[a-z]{1,5}@[a-z]{1,5}\\.[a-z]{2,3}"], as_phone in any::<bool>())| {
+    proptest!(ProptestConfig::with_cases(cases()), |(input in prop_oneof![".{0,24}", "\\+[0-9]{1,16}", "[a-z]{1,5}@[a-z]{1,5}\\.[a-z]{2,3}"], as_phone in any::<bool>())| {
         rt.block_on(async {
             set_script(&server, vec![ok.clone()]);
             let vlens = VlensClient::new(config(embed_sessions::vlens::Vlens, &server.urls().vlens)).unwrap();
@@ -180,7 +183,7 @@ fn vlens_field_keys_are_sent_exactly_or_rejected_before_sending() {
     let server = sandbox(&rt);
     let login = Canned::json(200, &json!({"data": {"accessToken": "a", "expireInSeconds": 86400}}));
     let ok = Canned::json(200, &json!({"data": "t"}));
-    proptest!(ProptestConfig::with_cases(CASES), |(key in ".{0,16}", value in ".{0,16}", type_id in 1i64..100_000)| {
+    proptest!(ProptestConfig::with_cases(cases()), |(key in ".{0,16}", value in ".{0,16}", type_id in 1i64..100_000)| {
         rt.block_on(async {
             set_script(&server, vec![login.clone(), ok.clone()]);
             let vlens = VlensClient::new(config(embed_sessions::vlens::Vlens, &server.urls().vlens))
@@ -222,7 +225,7 @@ fn vrplatform_inputs_are_sent_exactly_or_rejected_before_sending() {
         "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
         Just("4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a".to_string()),
     ];
-    proptest!(ProptestConfig::with_cases(CASES), |(sub in ".{0,24}", tenant in tenants)| {
+    proptest!(ProptestConfig::with_cases(cases()), |(sub in ".{0,24}", tenant in tenants)| {
         rt.block_on(async {
             set_script(&server, vec![ok.clone()]);
             let vrp = VrPlatformClient::new(config(embed_sessions::vrplatform::VrPlatform, &server.urls().vrplatform)).unwrap();

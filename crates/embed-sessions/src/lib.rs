@@ -45,6 +45,9 @@ pub mod core;
 pub mod bunq;
 #[cfg(feature = "redis")]
 pub mod fleet;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "vlens")]
 pub mod vlens;
 #[cfg(feature = "vrplatform")]

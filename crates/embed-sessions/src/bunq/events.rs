@@ -196,7 +196,7 @@ impl CallbackObject {
     }
 
     /// What a confirmation compares, as text: amount (and decision or status), account.
-    pub(super) fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         fn amount(a: &Option<types::Amount>) -> String {
             match a {
                 Some(types::Amount { value: Some(v), currency: Some(c) }) => format!("{v} {c}"),

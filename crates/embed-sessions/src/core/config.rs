@@ -73,7 +73,14 @@ pub(crate) struct Settings {
     pub(crate) max_body_bytes: usize,
     pub(crate) http: reqwest::Client,
     pub(crate) rates: Rates,
+    /// Feature `fuzzing`: answers every request in process instead of sending it.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) responder: Option<Responder>,
 }
+
+/// Feature `fuzzing`: an in-process answer to each request (the fuzz targets' transport).
+#[cfg(feature = "fuzzing")]
+pub type Responder = Arc<dyn Fn(&reqwest::Request) -> reqwest::Response + Send + Sync>;
 
 /// How a client keeps rate budgets.
 #[derive(Clone, Debug)]
@@ -107,6 +114,8 @@ impl<P: Provider> Config<P> {
             retry: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             http: None,
+            #[cfg(feature = "fuzzing")]
+            responder: None,
             rates: Rates::default(),
             provider: PhantomData,
         }
@@ -209,6 +218,8 @@ pub struct ConfigBuilder<P: Provider> {
     max_body_bytes: usize,
     http: Option<reqwest::Client>,
     rates: Rates,
+    #[cfg(feature = "fuzzing")]
+    responder: Option<Responder>,
 }
 
 impl<P: Provider> fmt::Debug for ConfigBuilder<P> {
@@ -288,6 +299,15 @@ impl<P: Provider> ConfigBuilder<P> {
         self
     }
 
+    /// Feature `fuzzing` only (the fuzz targets): answer every request with `responder`
+    /// instead of sending it. Everything else (hooks, bounds, decoding, errors) runs as usual.
+    #[cfg(feature = "fuzzing")]
+    #[doc(hidden)]
+    pub fn respond_with(mut self, responder: Responder) -> Self {
+        self.responder = Some(responder);
+        self
+    }
+
     /// Replaces the provider's published rate limits with `limits`, kept for every request of
     /// this client together (`&[]`: none). Default: the provider's (see its descriptor).
     pub fn rate_limits(mut self, limits: &'static [Limit]) -> Self {
@@ -349,6 +369,8 @@ impl<P: Provider> ConfigBuilder<P> {
             max_body_bytes: self.max_body_bytes,
             http,
             rates: self.rates,
+            #[cfg(feature = "fuzzing")]
+            responder: self.responder,
         };
         Ok(Config { settings, provider: PhantomData })
     }

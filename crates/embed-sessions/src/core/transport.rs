@@ -214,6 +214,19 @@ impl Shared {
         Ok(req)
     }
 
+    /// Sends the request (feature `fuzzing`: or answers it in process).
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        req: reqwest::Request,
+    ) -> reqwest::Result<reqwest::Response> {
+        #[cfg(feature = "fuzzing")]
+        if let Some(respond) = &self.settings.responder {
+            return Ok(respond(&req));
+        }
+        client.execute(req).await
+    }
+
     /// Sends one attempt and reads its whole (bounded) body.
     async fn attempt(
         &self,
@@ -233,7 +246,7 @@ impl Shared {
         );
         let started = Instant::now();
         let outcome = async {
-            let resp = client.execute(req).await?;
+            let resp = self.send(client, req).await?;
             let status = resp.status().as_u16();
             tracing::Span::current().record("status", status);
             let body = read_bounded(resp, self.settings.max_body_bytes).await?;
