@@ -1,3 +1,5 @@
 #![no_main]
 //! `embed_sessions::fuzzing::vrplatform_response`: see its doc comment for the input layout.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| embed_sessions::fuzzing::vrplatform_response(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _decoded = embed_sessions::fuzzing::vrplatform_response(data);
+});

@@ -1,6 +1,7 @@
 //! Schemas (rule 8): no OpenAPI 3.1 / JSON Schema 2020-12 leftovers (`type: 'null'`, type
 //! arrays, `const`, numeric exclusive bounds, `examples`, tuple `items`, 2020-12 keywords,
-//! boolean schemas) and no `$ref` siblings that OpenAPI 3.0 would ignore.
+//! boolean schemas), no `$ref` siblings that OpenAPI 3.0 would ignore, and no schema without
+//! `type` whose keywords typify cannot place (it panics, `todo!`, on those).
 
 use serde_json::{Map, Value};
 
@@ -37,6 +38,7 @@ pub(super) fn check_schema(p: &str, v: &Value, out: &mut Vec<Violation>) {
     };
     check_type(p, m, out);
     check_31_keywords(p, m, out);
+    check_typeless(p, m, out);
     if m.contains_key("$ref") {
         let ignored = ignored_ref_siblings(m);
         if !ignored.is_empty() {
@@ -119,9 +121,57 @@ fn check_31_keywords(p: &str, m: &Map<String, Value>, out: &mut Vec<Violation>) 
     }
 }
 
+/// The keyword groups of a schema without `type`, by the kind of value they constrain.
+const TYPELESS_GROUPS: &[(&str, &[&str])] = &[
+    ("string", &["format", "pattern", "minLength", "maxLength"]),
+    ("number", &["minimum", "maximum", "multipleOf", "exclusiveMinimum", "exclusiveMaximum"]),
+    ("object", &["properties", "required", "additionalProperties", "minProperties", "maxProperties"]),
+    ("array", &["items", "minItems", "maxItems", "uniqueItems"]),
+    ("enum", &["enum"]),
+    ("oneOf", &["oneOf"]),
+    ("allOf", &["allOf"]),
+    ("anyOf", &["anyOf"]),
+    ("not", &["not"]),
+];
+
+/// A schema without `type` (found by fuzzing `cargo xtask codegen`): typify converts one only
+/// when its keywords constrain a single kind of value, and a `format` only beside a string
+/// keyword (`{format: uuid}` alone panics with "invalid (or unexpected) schema").
+fn check_typeless(p: &str, m: &Map<String, Value>, out: &mut Vec<Violation>) {
+    if m.contains_key("type") || m.contains_key("$ref") {
+        return;
+    }
+    let groups: Vec<&str> = TYPELESS_GROUPS
+        .iter()
+        .filter(|(_, kws)| kws.iter().any(|k| m.contains_key(*k)))
+        .map(|(g, _)| *g)
+        .collect();
+    let string_kw = ["pattern", "minLength", "maxLength"].iter().any(|k| m.contains_key(*k));
+    let why = match groups.as_slice() {
+        [] => return,
+        ["number"] => "keywords of a number without `type`",
+        ["string"] if m.contains_key("format") && !string_kw => "a `format` without `type`",
+        [_] => return,
+        _ => "keywords of several kinds of value without `type`",
+    };
+    out.push(Violation::new(
+        p,
+        format!(
+            "{why} ({}) makes progenitor panic (typify: invalid or unexpected schema); add the \
+             `type` the value has",
+            groups.join(", ")
+        ),
+    ));
+}
+
 #[cfg(test)]
 mod tests {
     use crate::rules::testing::single;
+
+    #[test]
+    fn schema_typeless_format() {
+        single("schema-typeless-format", "/components/schemas/Team/properties/id");
+    }
 
     #[test]
     fn schema_type_null() {
