@@ -125,7 +125,10 @@ fn check_31_keywords(p: &str, m: &Map<String, Value>, out: &mut Vec<Violation>) 
 const TYPELESS_GROUPS: &[(&str, &[&str])] = &[
     ("string", &["format", "pattern", "minLength", "maxLength"]),
     ("number", &["minimum", "maximum", "multipleOf", "exclusiveMinimum", "exclusiveMaximum"]),
-    ("object", &["properties", "required", "additionalProperties", "minProperties", "maxProperties"]),
+    (
+        "object",
+        &["properties", "required", "additionalProperties", "minProperties", "maxProperties"],
+    ),
     ("array", &["items", "minItems", "maxItems", "uniqueItems"]),
     ("enum", &["enum"]),
     ("oneOf", &["oneOf"]),

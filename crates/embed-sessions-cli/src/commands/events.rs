@@ -15,9 +15,13 @@ pub enum Cmd {
     /// Parse a webhook (Vlens) or callback (bunq) body read on stdin and print the typed event
     /// as JSON, with its dedupe key. Exit 2, the reason on stderr, for a body that is not a
     /// valid event. Nothing is sent: confirm the event through the API before acting on it.
+    #[command(
+        after_help = "Examples:\n  embed-sessions events parse --vlens < webhook.json\n  embed-sessions events parse --bunq --content-type application/json < callback.json"
+    )]
     Parse(ParseArgs),
     /// Print a new unguessable token for a subscribed webhook URL
     /// (`https://you/webhooks/vlens/<token>`).
+    #[command(after_help = "Example:\n  embed-sessions events token   # {\"token\": \"...\"}")]
     Token,
 }
 
