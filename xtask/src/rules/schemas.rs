@@ -39,6 +39,7 @@ pub(super) fn check_schema(p: &str, v: &Value, out: &mut Vec<Violation>) {
     check_type(p, m, out);
     check_31_keywords(p, m, out);
     check_typeless(p, m, out);
+    check_format(p, m, out);
     if m.contains_key("$ref") {
         let ignored = ignored_ref_siblings(m);
         if !ignored.is_empty() {
@@ -167,6 +168,22 @@ fn check_typeless(p: &str, m: &Map<String, Value>, out: &mut Vec<Violation>) {
     ));
 }
 
+/// typify converts a `format` on strings, integers and numbers only; on a boolean, object or
+/// array it panics (`todo!`, found by fuzzing `cargo xtask codegen`).
+fn check_format(p: &str, m: &Map<String, Value>, out: &mut Vec<Violation>) {
+    if let (Some(Value::String(t)), Some(_)) = (m.get("type"), m.get("format"))
+        && matches!(t.as_str(), "boolean" | "object" | "array")
+    {
+        out.push(Violation::new(
+            ptr(p, "format"),
+            format!(
+                "a `format` on a `{t}` makes progenitor panic (typify: invalid or unexpected \
+                 schema); remove it (formats apply to strings, integers and numbers)"
+            ),
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::rules::testing::single;
@@ -174,6 +191,11 @@ mod tests {
     #[test]
     fn schema_typeless_format() {
         single("schema-typeless-format", "/components/schemas/Team/properties/id");
+    }
+
+    #[test]
+    fn schema_format_on_boolean() {
+        single("schema-format-boolean", "/components/schemas/Team/properties/active/format");
     }
 
     #[test]
