@@ -38,6 +38,18 @@ impl Limit {
     }
 }
 
+/// Added to every window of a published limit before a request is granted: a request granted
+/// at a window's edge still travels (its process scheduled out, a connection opened) before the
+/// provider counts it. Seen in CI: up to ~50 ms between two processes' grants and their
+/// arrival. With 100 ms, the provider sees no more than the limit in any window unless a send
+/// is delayed longer (the safer reading of "N per window").
+pub const SEND_MARGIN: Duration = Duration::from_millis(100);
+
+/// `limits` with [`SEND_MARGIN`] added to each window.
+pub(crate) fn with_send_margin(limits: &[Limit]) -> Vec<Limit> {
+    limits.iter().map(|l| Limit::new(l.max, l.per + SEND_MARGIN)).collect()
+}
+
 /// The limits one operation is under, and whether they count per operation (an endpoint's
 /// budget) or for every operation of the provider together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,6 +189,17 @@ mod tests {
         assert!(sent[60] >= Duration::from_secs(60), "{:?}", sent[60]);
         // Another key has its own budget.
         assert_eq!(budgets.take_now("other", VLENS_LIKE), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_send_margin_spaces_window_edges() {
+        let budgets = LocalBudgets::default();
+        let padded = with_send_margin(&[Limit::new(2, Duration::from_secs(1))]);
+        let started = Instant::now();
+        for _ in 0..3 {
+            acquire(&budgets, "m", &padded, Duration::from_secs(5)).await.unwrap();
+        }
+        assert_eq!(Instant::now() - started, Duration::from_secs(1) + SEND_MARGIN);
     }
 
     #[tokio::test(start_paused = true)]

@@ -334,7 +334,8 @@ impl Shared {
             };
             if let Some((key, limits)) = self.budget_for(call, req.method().as_str()) {
                 let store = &*self.settings.rates.store;
-                if let Err(e) = acquire(store, &key, limits, self.settings.timeout).await {
+                let limits = super::budget::with_send_margin(limits);
+                if let Err(e) = acquire(store, &key, &limits, self.settings.timeout).await {
                     return call.fail(e);
                 }
             }
