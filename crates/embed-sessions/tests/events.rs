@@ -472,10 +472,7 @@ async fn the_example_receiver_guards_parses_dedupes_and_confirms_over_http() {
     let (status, err) = post(format!("{base}/callbacks/bunq"), bunq_body.clone()).await;
     assert_eq!(status, 403);
     assert!(
-        err["error"]
-            .as_str()
-            .unwrap()
-            .contains("127.0.0.1 is not in the provider's published source addresses"),
+        err["error"].as_str().unwrap().contains("127.0.0.1 is not in the allowed source addresses"),
         "{err}"
     );
 

@@ -262,7 +262,7 @@ impl SourceAllowlist {
         }
         Err(Error::new(ErrorKind::EventRefused)
             .with_message(format!(
-                "{addr} is not in the provider's published source addresses; refused"
+                "{addr} is not in the allowed source addresses (the provider's published ranges unless configured); refused"
             ))
             .at(provider, "receive_event"))
     }
