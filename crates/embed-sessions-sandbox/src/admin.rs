@@ -146,19 +146,15 @@ fn set_bunq(shared: &Shared, raw: &[u8]) -> Result<Reply, Reply> {
 /// `POST /_sandbox/vlens/business-requests`.
 fn set_request(shared: &Shared, raw: &[u8]) -> Result<Reply, Reply> {
     let v = body(raw)?;
-    let Some(id) = v["id"].as_str().filter(|id| uuid::Uuid::parse_str(id).is_ok()) else {
-        return Err(bad("field `id`: the business request's UUID"));
-    };
-    let Some(status) = v["status"].as_i64() else {
+    let (id, status) = (v["id"].as_str().unwrap_or_default(), v["status"].as_i64());
+    let Some(status) = status else {
         return Err(bad("field `status`: the `requeststatus` number (1-4 documented)"));
     };
-    let name = match (v["name"].as_str(), crate::vlens::status_name(status)) {
-        (Some(n), _) => n.to_string(),
-        (None, Some(n)) => n.to_string(),
-        (None, None) => return Err(bad("field `name`: required for an undocumented status")),
-    };
-    shared.lock().vlens.business_requests.insert(id.to_ascii_lowercase(), (status, name.clone()));
-    Ok(Reply::json(200, &json!({"id": id, "status": status, "name": name})))
+    let name = shared.lock().vlens.set_business_request(id, status, v["name"].as_str());
+    match name {
+        Ok(name) => Ok(Reply::json(200, &json!({"id": id, "status": status, "name": name}))),
+        Err(why) => Err(bad(&format!("field {why}"))),
+    }
 }
 
 /// `POST /_sandbox/bunq/objects`.

@@ -546,10 +546,15 @@ impl Sandbox {
 
     /// Sets the business request `id` (a UUID) that `GetBusinessRequestById` answers with, at
     /// `requeststatus` `status` (1 Pending Approval, 2 Approved, 3 Rejected, 4 Customer Signed;
-    /// another number needs `name`). For webhook confirmation tests.
-    pub fn set_vlens_business_request(&self, id: &str, status: i64, name: Option<&str>) {
-        let name = name.or(vlens::status_name(status)).unwrap_or("Unknown").to_string();
-        self.shared.lock().vlens.business_requests.insert(id.to_ascii_lowercase(), (status, name));
+    /// another number needs `name`). For webhook confirmation tests. Returns the status name,
+    /// or why not.
+    pub fn set_vlens_business_request(
+        &self,
+        id: &str,
+        status: i64,
+        name: Option<&str>,
+    ) -> Result<String, String> {
+        self.shared.lock().vlens.set_business_request(id, status, name)
     }
 
     /// Stores an object (`Payment`, `MasterCardAction`, `RequestInquiry`, with an integer

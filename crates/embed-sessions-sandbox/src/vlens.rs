@@ -54,18 +54,32 @@ pub(crate) struct State {
     access: HashMap<String, Admin>,
     refresh: HashMap<String, Admin>,
     /// Business requests readable by id (lower-case UUID): (requeststatus, requestStatusName).
-    pub business_requests: HashMap<String, (i64, String)>,
+    business_requests: HashMap<String, (i64, String)>,
 }
 
-/// The documented status names (`requeststatus` 1-4); others are named by the caller.
-pub(crate) fn status_name(status: i64) -> Option<&'static str> {
-    Some(match status {
-        1 => "Pending Approval",
-        2 => "Approved",
-        3 => "Rejected",
-        4 => "Customer Signed",
-        _ => return None,
-    })
+impl State {
+    /// Sets what `GetBusinessRequestById` answers for `id` (a UUID): `status` with `name`, or
+    /// with its documented name (1-4). Returns the name, or why not.
+    pub fn set_business_request(
+        &mut self,
+        id: &str,
+        status: i64,
+        name: Option<&str>,
+    ) -> Result<String, String> {
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err("`id`: the business request's UUID".into());
+        }
+        let documented = match status {
+            1 => Some("Pending Approval"),
+            2 => Some("Approved"),
+            3 => Some("Rejected"),
+            4 => Some("Customer Signed"),
+            _ => None,
+        };
+        let name = name.or(documented).ok_or("`name`: required for an undocumented status")?;
+        self.business_requests.insert(id.to_ascii_lowercase(), (status, name.to_string()));
+        Ok(name.to_string())
+    }
 }
 
 /// The envelope with an error.

@@ -27,6 +27,13 @@ pub use logs::{LogBuffer, global_logs};
 
 use std::path::{Path, PathBuf};
 
+/// A rate-budget identity no other client of this process uses (`ConfigBuilder::rate_identity`):
+/// tests share API keys, and the providers' published limits are kept per identity.
+pub fn fresh_rate_identity() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!("test-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
 /// A directory under the system temp dir, unique to this process and call, removed when dropped.
 #[derive(Debug)]
 pub struct TempDir(PathBuf);

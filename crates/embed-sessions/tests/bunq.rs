@@ -52,16 +52,10 @@ fn client(server: &Sandbox) -> BunqClient {
     client_with(server, RetryPolicy::default())
 }
 
-/// A rate-budget identity no other client of this process uses (the tests share the keys).
-fn fresh_identity() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    format!("test-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-}
-
 fn client_with(server: &Sandbox, retry: RetryPolicy) -> BunqClient {
     let config = Config::builder(embed_sessions::bunq::Bunq)
         .base_url(server.urls().bunq.clone())
-        .rate_identity(fresh_identity())
+        .rate_identity(embed_sessions_testkit::fresh_rate_identity())
         .retry(retry)
         .timeout(Duration::from_secs(10))
         .build()

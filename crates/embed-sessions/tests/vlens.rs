@@ -23,12 +23,6 @@ fn fast_retries() -> RetryPolicy {
         .max_backoff(Duration::from_millis(5))
 }
 
-/// A rate-budget identity no other client of this process uses.
-fn fresh_identity() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    format!("test-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-}
-
 fn client(server: &MockServer) -> VlensClient {
     // Every test's traces are captured, so the redaction test sees a full run's output.
     embed_sessions_testkit::global_logs();
@@ -36,7 +30,7 @@ fn client(server: &MockServer) -> VlensClient {
         .api_key(API_KEY)
         .base_url(server.base_url())
         // A budget per client (tests run in one process): Vlens allows 10/s and 60/min per key.
-        .rate_identity(fresh_identity())
+        .rate_identity(embed_sessions_testkit::fresh_rate_identity())
         .retry(fast_retries())
         .build()
         .unwrap();
@@ -480,7 +474,7 @@ async fn does_not_retry_400_and_stops_at_the_attempt_limit() {
         .api_key(API_KEY)
         .base_url(server.base_url())
         // A budget per client (tests run in one process): Vlens allows 10/s and 60/min per key.
-        .rate_identity(fresh_identity())
+        .rate_identity(embed_sessions_testkit::fresh_rate_identity())
         .retry(fast_retries().max_attempts(4))
         .build()
         .unwrap();
@@ -499,7 +493,7 @@ async fn does_not_retry_400_and_stops_at_the_attempt_limit() {
         .api_key(API_KEY)
         .base_url(server.base_url())
         // A budget per client (tests run in one process): Vlens allows 10/s and 60/min per key.
-        .rate_identity(fresh_identity())
+        .rate_identity(embed_sessions_testkit::fresh_rate_identity())
         .retry(RetryPolicy::none())
         .build()
         .unwrap();

@@ -263,16 +263,12 @@ impl BunqCallback {
     /// each of bunq's redeliveries). An object without an id is keyed by a SHA-256 of its
     /// JSON instead.
     pub fn dedupe_key(&self) -> String {
-        let id = match self.object.id() {
-            Some(id) => id.to_string(),
-            None => {
-                let text = match &self.object {
-                    CallbackObject::Other { value, .. } => value.to_string(),
-                    other => other.summary(),
-                };
-                let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
-                d.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
+        let id = match (self.object.id(), &self.object) {
+            (Some(id), _) => id.to_string(),
+            (None, CallbackObject::Other { value, .. }) => {
+                crate::core::digest::sha256_hex(&[&value.to_string()])
             }
+            (None, other) => crate::core::digest::sha256_hex(&[&other.summary()]),
         };
         format!("{NAME}:{}:{}:{id}:{}", self.category.as_str(), self.object.kind(), self.event_type)
     }

@@ -53,12 +53,13 @@ pub fn check_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let size = declared.unwrap_or(0).max(body.len() as u64);
+    let refused = |message: String| {
+        Error::new(ErrorKind::InvalidEvent).with_message(message).at(provider, "parse_event")
+    };
     if size > max as u64 {
-        return Err(Error::new(ErrorKind::InvalidEvent)
-            .with_message(format!(
-                "the body is {size} bytes, over the limit of {max}; refused before parsing"
-            ))
-            .at(provider, "parse_event"));
+        return Err(refused(format!(
+            "the body is {size} bytes, over the limit of {max}; refused before parsing"
+        )));
     }
     if let Some(ct) = headers.get(http::header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();

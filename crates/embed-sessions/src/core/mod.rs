@@ -24,6 +24,8 @@ macro_rules! setters {
 
 pub mod budget;
 pub(crate) mod config;
+#[cfg(any(feature = "bunq", feature = "redis"))]
+pub(crate) mod digest;
 pub(crate) mod error;
 pub mod inbound;
 mod provider;

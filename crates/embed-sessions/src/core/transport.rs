@@ -431,7 +431,7 @@ fn too_large(max: usize) -> Error {
 
 /// The response handed to the generated client. With the request's URL: without one, reqwest
 /// parses a placeholder URL for every response.
-fn synthetic(
+pub(crate) fn synthetic(
     status: u16,
     body: bytes::Bytes,
     headers: HeaderMap,

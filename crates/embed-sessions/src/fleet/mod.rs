@@ -164,9 +164,7 @@ impl Fleet {
 
     /// A hex SHA-256 of `parts` (joined with NUL): a key that names no user or secret.
     pub fn digest(parts: &[&str]) -> String {
-        let joined = parts.join("\0");
-        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, joined.as_bytes());
-        d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+        crate::core::digest::sha256_hex(parts)
     }
 
     pub(crate) fn conn(&self) -> ConnectionManager {
