@@ -37,38 +37,17 @@ fn config<P: embed_sessions::Provider>(provider: P, base: &str) -> Config<P> {
         .unwrap()
 }
 
+/// Any JSON, often with the providers' response field names.
 fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
-        ".{0,20}".prop_map(Value::String),
-        prop_oneof![Just("data"), Just("error_code"), Just("accessToken"), Just("expiresAt")]
-            .prop_map(|s| Value::String(s.to_string())),
-    ];
-    leaf.prop_recursive(4, 64, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec(
-                (
-                    prop_oneof![
-                        Just("data".to_string()),
-                        Just("error_code".to_string()),
-                        Just("error_message".to_string()),
-                        Just("accessToken".to_string()),
-                        Just("expiresAt".to_string()),
-                        Just("tenantId".to_string()),
-                        Just("userId".to_string()),
-                        "[a-zA-Z]{1,8}",
-                    ],
-                    inner
-                ),
-                0..6
-            )
-            .prop_map(|kv| Value::Object(kv.into_iter().collect())),
-        ]
-    })
+    embed_sessions_testkit::strategy::json_value(&[
+        "data",
+        "error_code",
+        "error_message",
+        "accessToken",
+        "expiresAt",
+        "tenantId",
+        "userId",
+    ])
 }
 
 /// Forgets the requests and canned answers, then answers every request with `script` in order

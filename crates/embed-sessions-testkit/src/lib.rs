@@ -18,6 +18,7 @@ pub mod logs;
 pub mod process;
 pub mod redis;
 pub mod sandbox;
+pub mod strategy;
 
 pub use docs::{
     doc_text, docs_dir, json_objects, load_yaml, operation_body_schemas, strip_nulls,

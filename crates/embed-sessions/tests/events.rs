@@ -144,40 +144,23 @@ fn oversized_bodies_are_refused_before_parsing() {
     assert!(vlens_events::parse(&h, &webhook("a", REQUEST_ID, "Approved")).is_ok());
 }
 
-/// Any JSON value, nested a few levels.
+/// Any JSON, often with the events' field names.
 fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
-        ".{0,12}".prop_map(Value::from),
-        prop_oneof![Just("Id"), Just("Data"), Just("NewStatus"), Just("Payment"), Just("id")]
-            .prop_map(Value::from),
-    ];
-    leaf.prop_recursive(4, 48, 6, |inner| {
-        let keys = prop_oneof![
-            Just("Id".to_string()),
-            Just("WebhookEvent".to_string()),
-            Just("Attempt".to_string()),
-            Just("Data".to_string()),
-            Just("NewStatus".to_string()),
-            Just("NotificationUrl".to_string()),
-            Just("category".to_string()),
-            Just("event_type".to_string()),
-            Just("object".to_string()),
-            Just("Payment".to_string()),
-            Just("RequestInquiry".to_string()),
-            Just("id".to_string()),
-            Just("amount".to_string()),
-            ".{0,6}",
-        ];
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-            prop::collection::btree_map(keys, inner, 0..5)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    embed_sessions_testkit::strategy::json_value(&[
+        "Id",
+        "WebhookEvent",
+        "Attempt",
+        "Data",
+        "NewStatus",
+        "NotificationUrl",
+        "category",
+        "event_type",
+        "object",
+        "Payment",
+        "RequestInquiry",
+        "id",
+        "amount",
+    ])
 }
 
 proptest! {
