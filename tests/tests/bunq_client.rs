@@ -39,7 +39,7 @@ fn raw_headers(when: When, auth: Option<&str>, request_id: &str) -> When {
         .header("X-Bunq-Language", "en_US")
         .header("X-Bunq-Region", "nl_NL")
         .header("X-Bunq-Geolocation", GEO)
-        .header("api-version", "1.0.0")
+        .header_missing("api-version")
         .header("accept", "application/json");
     match auth {
         Some(token) => when

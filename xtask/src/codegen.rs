@@ -137,11 +137,31 @@ fn header(spec: &str, what: &str) -> String {
     )
 }
 
-fn format_tokens(spec: &str, tokens: proc_macro2::TokenStream) -> Result<String, CodegenError> {
-    let file: syn::File = syn::parse2(tokens).map_err(|e| {
+fn parse_tokens(spec: &str, tokens: proc_macro2::TokenStream) -> Result<syn::File, CodegenError> {
+    syn::parse2(tokens).map_err(|e| {
         CodegenError::Generate(format!("{spec}: progenitor produced unparsable Rust: {e}"))
-    })?;
-    Ok(prettyplease::unparse(&file))
+    })
+}
+
+fn format_tokens(spec: &str, tokens: proc_macro2::TokenStream) -> Result<String, CodegenError> {
+    Ok(prettyplease::unparse(&parse_tokens(spec, tokens)?))
+}
+
+/// The generated client without progenitor's `api-version` header (see [`crate::postprocess`]).
+fn client_source(
+    spec: &str,
+    api: &openapiv3::OpenAPI,
+    tokens: proc_macro2::TokenStream,
+) -> Result<String, CodegenError> {
+    let mut file = parse_tokens(spec, tokens)?;
+    let operations = api.operations().count();
+    match crate::postprocess::drop_api_version(&mut file, operations) {
+        crate::postprocess::ApiVersion::Removed(_) => Ok(prettyplease::unparse(&file)),
+        crate::postprocess::ApiVersion::Missing => Err(CodegenError::Generate(format!(
+            "{spec}: the generated client has {operations} operations but no `api-version` header \
+             statement to remove: progenitor's output changed; update xtask/src/postprocess.rs"
+        ))),
+    }
 }
 
 /// Generates the files of one provider in memory. Never panics on a bad spec: progenitor is only
@@ -183,7 +203,7 @@ pub fn generate(root: &Path, provider: &Provider) -> Result<Vec<GeneratedFile>, 
             }
         }
     };
-    let client_src = format_tokens(spec, quote!(#client #hooks))?;
+    let client_src = client_source(spec, &api, quote!(#client #hooks))?;
     let mock_src = format_tokens(spec, mock)?;
 
     Ok(vec![

@@ -5,6 +5,7 @@
 pub mod codegen;
 pub mod deviation;
 pub mod downconvert;
+pub mod postprocess;
 pub mod rules;
 pub mod spec_drift;
 pub mod walk;

@@ -6057,13 +6057,6 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/installation", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(7usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = cache_control {
                 header_map.append("Cache-Control", value.to_string().try_into()?);
             }
@@ -6310,13 +6303,6 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/device-server", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = cache_control {
                 header_map.append("Cache-Control", value.to_string().try_into()?);
             }
@@ -6574,13 +6560,6 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/session-server", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = cache_control {
                 header_map.append("Cache-Control", value.to_string().try_into()?);
             }
@@ -6821,13 +6800,6 @@ pub mod builder {
                 "{}/session/{}", client.baseurl, encode_path(& item_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = cache_control {
                 header_map.append("Cache-Control", value.to_string().try_into()?);
             }
@@ -7088,13 +7060,6 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/partner-user-provision", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = cache_control {
                 header_map.append("Cache-Control", value.to_string().try_into()?);
             }
@@ -7336,13 +7301,6 @@ pub mod builder {
                 .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = cache_control {
                 header_map.append("Cache-Control", value.to_string().try_into()?);
             }
@@ -7619,13 +7577,6 @@ pub mod builder {
                 .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = cache_control {
                 header_map.append("Cache-Control", value.to_string().try_into()?);
             }
@@ -7912,13 +7863,6 @@ pub mod builder {
                 user_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = cache_control {
                 header_map.append("Cache-Control", value.to_string().try_into()?);
             }
@@ -8198,13 +8142,6 @@ pub mod builder {
                 user_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = cache_control {
                 header_map.append("Cache-Control", value.to_string().try_into()?);
             }
@@ -8491,13 +8428,6 @@ pub mod builder {
                 user_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = cache_control {
                 header_map.append("Cache-Control", value.to_string().try_into()?);
             }
@@ -8777,13 +8707,6 @@ pub mod builder {
                 user_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = cache_control {
                 header_map.append("Cache-Control", value.to_string().try_into()?);
             }
@@ -9054,13 +8977,6 @@ pub mod builder {
                 .to_string()), encode_path(& item_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = cache_control {
                 header_map.append("Cache-Control", value.to_string().try_into()?);
             }
@@ -9333,13 +9249,6 @@ pub mod builder {
                 .to_string()), encode_path(& item_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = cache_control {
                 header_map.append("Cache-Control", value.to_string().try_into()?);
             }
@@ -9612,13 +9521,6 @@ pub mod builder {
                 .to_string()), encode_path(& item_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = cache_control {
                 header_map.append("Cache-Control", value.to_string().try_into()?);
             }

@@ -3291,13 +3291,6 @@ pub mod builder {
                 "{}/api/IdentityUserSession/CreateAuthSession", client.baseurl,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             header_map.append("ApiKey", api_key.to_string().try_into()?);
             #[allow(unused_mut)]
             let mut request = client
@@ -3415,13 +3408,6 @@ pub mod builder {
                 "{}/api/IdentityUserSession/CreateInvitation", client.baseurl,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             header_map.append("ApiKey", api_key.to_string().try_into()?);
             header_map.append("Authorization", authorization.to_string().try_into()?);
             #[allow(unused_mut)]
@@ -3535,13 +3521,6 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/credentials/Login", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             header_map.append("ApiKey", api_key.to_string().try_into()?);
             header_map.append("TenancyName", tenancy_name.to_string().try_into()?);
             #[allow(unused_mut)]
@@ -3644,13 +3623,6 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/credentials/RefreshToken", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             header_map.append("ApiKey", api_key.to_string().try_into()?);
             #[allow(unused_mut)]
             let mut request = client
@@ -3767,13 +3739,6 @@ pub mod builder {
                 .baseurl,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             header_map.append("ApiKey", api_key.to_string().try_into()?);
             if let Some(value) = authorization {
                 header_map.append("Authorization", value.to_string().try_into()?);
@@ -3886,13 +3851,6 @@ pub mod builder {
                 encode_path(& id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             header_map.append("ApiKey", api_key.to_string().try_into()?);
             if let Some(value) = authorization {
                 header_map.append("Authorization", value.to_string().try_into()?);

@@ -1,7 +1,7 @@
 //! The comparison of one published fragment with our spec, both down-converted to 3.0.3,
 //! operation by operation, with `$ref`s resolved on both sides.
 //!
-//! What is compared: `info.title`/`info.version` (progenitor sends the version), and for each
+//! What is compared: `info.title`/`info.version` (the generated client's `api_version()`), and for each
 //! operation of the fragment its parameters (by location and name: `required`, schema), request
 //! body (`required`, media types, schemas), responses (by status: media types, schemas) and
 //! security requirements. Schemas are compared by `type`, `format`, `enum`, `nullable`,
