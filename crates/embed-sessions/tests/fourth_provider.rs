@@ -159,7 +159,10 @@ impl AcmeClient {
         self.core
             .call(
                 Call::new("create_order"),
-                |c| async move { c.create_order(&key, &body).await },
+                |c| {
+                    let body = &body;
+                    async move { c.create_order(key, body).await }
+                },
                 api_error,
                 |out| {
                     out.into_inner()
@@ -175,7 +178,7 @@ impl AcmeClient {
         self.core
             .call(
                 Call::new("get_order"),
-                |c| async move { c.get_order(&key, id).await },
+                |c| async move { c.get_order(key, id).await },
                 api_error,
                 |out| Ok(out.into_inner().item),
             )

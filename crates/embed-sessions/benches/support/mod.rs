@@ -299,6 +299,10 @@ pub fn interleaved(
         String::from_utf8_lossy(&bodies[0].1)
     );
 
+    if let Some(calls) = std::env::var_os("BENCH_CALLS") {
+        count_calls(rt, group, contenders, &calls.to_string_lossy());
+        return;
+    }
     let n = contenders.len();
     // For profiling one contender alone (`perf`, `valgrind`): BENCH_SOLO=1. For plain sums
     // instead of per-sample medians: BENCH_SUM=1.
@@ -347,6 +351,31 @@ pub fn interleaved(
     }
     g.finish();
     write_paired(group, contenders, &paired.into_inner().unwrap());
+}
+
+/// `BENCH_CALLS=<group>/<contender>:<n>`: makes `n` calls of that contender, with no criterion
+/// timing, for counting instructions: run the bench binary under `valgrind --tool=callgrind`
+/// with two values of `n`; the difference of the totals, divided by the difference of `n`, is
+/// the contender's cost per call without start-up and set-up (`scripts/bench-instructions.sh`).
+/// Other groups make no calls.
+fn count_calls(
+    rt: &tokio::runtime::Runtime,
+    group: &str,
+    contenders: &[Contender<'_>],
+    spec: &str,
+) {
+    let (who, n) = spec.split_once(':').expect("BENCH_CALLS=<group>/<contender>:<calls>");
+    let n: usize = n.parse().expect("BENCH_CALLS: the call count is a number");
+    let Some((_, call)) = contenders.iter().find(|(name, _)| format!("{group}/{name}") == who)
+    else {
+        return;
+    };
+    rt.block_on(async {
+        for _ in 0..n {
+            call().await;
+        }
+    });
+    eprintln!("{who}: {n} calls made");
 }
 
 /// Writes `target/criterion/<group>/paired.json`: the contenders' names and, per sample, each

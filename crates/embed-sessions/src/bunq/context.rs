@@ -91,7 +91,7 @@ impl BunqClient {
     pub(super) async fn run<'a, T, U, Fut>(
         &'a self,
         call: Call<'_>,
-        send: impl FnOnce(&'a raw::Client) -> Fut,
+        send: impl Fn(&'a raw::Client) -> Fut,
         open: impl FnOnce(ResponseValue<T>) -> Result<U, Error>,
     ) -> Result<U, Error>
     where
@@ -113,7 +113,7 @@ impl BunqClient {
         let (id, token, server_key) = self
             .run(
                 Call::new(CREATE_INSTALLATION).hook(hook),
-                |c| c.create_installation().body(body).send(),
+                |c| c.create_installation().body(body.clone()).send(),
                 |out| parse_installation(out.into_inner()),
             )
             .await?;
@@ -134,7 +134,7 @@ impl BunqClient {
         let id = self
             .run(
                 call,
-                |c| c.create_device_server().body(body).send(),
+                |c| c.create_device_server().body(body.clone()).send(),
                 |out| {
                     let first = out.into_inner().response.into_iter().next();
                     first.map(|types::DeviceServerItem::Id(i)| i.id).ok_or_else(|| {
@@ -176,7 +176,7 @@ impl BunqClient {
         let session = self
             .run(
                 call,
-                |c| c.create_session_server().body(body).send(),
+                |c| c.create_session_server().body(body.clone()).send(),
                 |out| BunqSession::from_response(out.into_inner(), created_at),
             )
             .await?;

@@ -8,6 +8,10 @@
 //! [`Core::call`], which puts the call's own state (operation, retry safety, hook, what was
 //! seen) in a task-local for the transport to find: the generated client's requests carry no
 //! room for it, and building a generated client per call is what this design avoids.
+//!
+//! Retries are made by [`Core::call`], which runs the generated operation again: the
+//! transport sends each request it is given once (it keeps no copy for a retry) and says
+//! whether, and after which wait, another attempt should follow.
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,9 +30,6 @@ use super::provider::{Descriptor, Provider};
 use super::redact::Scrubber;
 use super::retry::{Failure, RetryPolicy, parse_retry_after};
 use super::secret::Secret;
-
-/// The generator sends `api-version: <spec version>`; no provider defines it.
-const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
 /// A provider hook around each attempt (for example: sign the request, verify the response).
 pub trait AttemptHook: Send + Sync + 'static {
@@ -111,8 +112,12 @@ struct Seen {
     body: Option<bytes::Bytes>,
     content_type: Option<HeaderValue>,
     failure: Option<Error>,
-    /// The credential values sent in sensitive headers, scrubbed from the call's error.
+    /// The credential values sent in sensitive headers, scrubbed from the call's error (the
+    /// configured API key is scrubbed anyway and not recorded).
     sent: Vec<HeaderValue>,
+    /// Set by the transport when the attempt it just made should be followed by another one
+    /// after this wait; [`Core::call`] then runs the operation again.
+    retry: Option<std::time::Duration>,
 }
 
 /// The call in progress, as the transport sees it.
@@ -135,6 +140,25 @@ tokio::task_local! {
 impl CallState {
     fn seen(&self) -> MutexGuard<'_, Seen> {
         self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The wait before another attempt after the generated client failed reading a body the
+    /// transport handed over unread (see `Shared::attempt`), if the policy allows one.
+    fn retry_after_body_error(&self, e: &reqwest::Error) -> Option<std::time::Duration> {
+        let attempts = self.seen().attempts;
+        if attempts >= self.policy.attempts()
+            || !failure_of(e).is_some_and(|f| f.is_retryable(self.retry_safe))
+        {
+            return None;
+        }
+        self.policy.delay(attempts + 1, None, None)
+    }
+
+    /// Ends this attempt with "send again after `wait`": the generated client gets a
+    /// placeholder answer, which [`Core::call`] discards.
+    fn retry_after(&self, wait: std::time::Duration) -> reqwest::Result<reqwest::Response> {
+        self.seen().retry = Some(wait);
+        Ok(synthetic(599, bytes::Bytes::new(), HeaderMap::new(), None))
     }
 
     fn fail(&self, error: Error) -> reqwest::Result<reqwest::Response> {
@@ -168,44 +192,35 @@ impl Shared {
         self.settings.descriptor
     }
 
-    /// The request for attempt `attempt` of `max`: a copy while a retry may follow, the
-    /// original on the last attempt; with its credential headers marked and recorded.
-    fn next_request(
+    /// The request as it is sent: checked, signed by the call's hook, with its credential
+    /// headers marked sensitive and their values recorded for scrubbing.
+    fn prepare(
         &self,
         call: &CallState,
-        request: &mut Option<reqwest::Request>,
-        last: bool,
+        mut req: reqwest::Request,
     ) -> Result<reqwest::Request, Error> {
         // Generated requests carry in-memory bodies. A streamed body could be neither
         // repeated, nor signed, nor checked against the body cap: refused, never sent.
-        if request.as_ref().is_some_and(|r| r.body().is_some_and(|b| b.as_bytes().is_none())) {
+        if req.body().is_some_and(|b| b.as_bytes().is_none()) {
             return Err(Error::invalid_input(
                 "body",
                 "a streamed request body cannot be signed, repeated or bounded; send the body \
                  as bytes",
             ));
         }
-        let original = request.take().ok_or_else(|| Error::new(ErrorKind::Transport))?;
-        let mut req = if last {
-            original
-        } else {
-            match original.try_clone() {
-                Some(copy) => {
-                    *request = Some(original);
-                    copy
-                }
-                None => original,
-            }
-        };
-        req.headers_mut().remove(API_VERSION);
         if let Some(hook) = &call.hook {
             hook.prepare(&mut req)?;
         }
         // Headers a hook added (an authentication token) are credentials too.
-        let mut seen = call.seen();
+        let key = self.settings.api_key.as_ref().map(|k| k.expose().as_bytes());
+        let mut seen = None;
         for name in &*self.sensitive {
             if let Some(v) = req.headers_mut().get_mut(name) {
                 v.set_sensitive(true);
+                if Some(v.as_bytes()) == key {
+                    continue;
+                }
+                let seen = seen.get_or_insert_with(|| call.seen());
                 if !seen.sent.contains(v) {
                     seen.sent.push(v.clone());
                 }
@@ -227,7 +242,10 @@ impl Shared {
         client.execute(req).await
     }
 
-    /// Sends one attempt and reads its whole (bounded) body.
+    /// Sends one attempt. A success whose declared length is within the body cap, with no
+    /// hook to check it, is handed over unread (the generated client reads it, and the
+    /// connection cannot deliver more than the declared length); any other answer is read
+    /// whole here, bounded.
     async fn attempt(
         &self,
         call: &CallState,
@@ -244,19 +262,33 @@ impl Shared {
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
+        let max = self.settings.max_body_bytes;
         let started = Instant::now();
-        let outcome = async {
+        let exchange = async {
             let resp = self.send(client, req).await?;
             let status = resp.status().as_u16();
-            tracing::Span::current().record("status", status);
-            let body = read_bounded(resp, self.settings.max_body_bytes).await?;
-            Ok::<_, reqwest::Error>((status, body))
-        }
-        .instrument(span.clone())
-        .await;
+            if !span.is_disabled() {
+                span.record("status", status);
+            }
+            if resp.status().is_success()
+                && call.hook.is_none()
+                && resp.content_length().is_some_and(|n| n <= max as u64)
+            {
+                return Ok((status, Received::Unread(resp)));
+            }
+            Ok::<_, reqwest::Error>((status, Received::Read(read_bounded(resp, max).await?)))
+        };
+        // Without a subscriber the span is disabled: no instrumentation to pay for.
+        let outcome = if span.is_disabled() {
+            exchange.await
+        } else {
+            exchange.instrument(span.clone()).await
+        };
         let latency_ms = started.elapsed().as_millis() as u64;
-        span.record("latency_ms", latency_ms);
-        let _entered = span.enter();
+        let _entered = (!span.is_disabled()).then(|| {
+            span.record("latency_ms", latency_ms);
+            span.enter()
+        });
         match outcome {
             Err(e) => {
                 tracing::debug!(latency_ms, timeout = e.is_timeout(), "attempt failed");
@@ -266,8 +298,15 @@ impl Shared {
                     _ => Attempt::Done(Err(e)),
                 }
             }
-            Ok((_, Err(too_large))) => Attempt::Done(call.fail(too_large)),
-            Ok((status, Ok((parts, body)))) => {
+            Ok((status, Received::Unread(resp))) => {
+                tracing::debug!(status, latency_ms, "attempt done");
+                let mut seen = call.seen();
+                seen.status = Some(status);
+                seen.content_type = resp.headers().get(CONTENT_TYPE).cloned();
+                Attempt::Done(Ok(resp))
+            }
+            Ok((_, Received::Read(Err(too_large)))) => Attempt::Done(call.fail(too_large)),
+            Ok((status, Received::Read(Ok((parts, body))))) => {
                 tracing::debug!(status, latency_ms, "attempt done");
                 if !last
                     && RetryPolicy::retryable_status(status, call.retry_safe)
@@ -315,36 +354,45 @@ impl Shared {
         }
     }
 
+    /// One attempt of the call on this task: the attempt is counted, the request prepared,
+    /// the rate budget taken, the request sent. When another attempt should follow, the
+    /// call state says after which wait (see [`CallState::retry_after`]).
     async fn run(
         &self,
         call: &CallState,
         client: &reqwest::Client,
         request: reqwest::Request,
     ) -> reqwest::Result<reqwest::Response> {
-        let max = call.policy.attempts();
-        let mut request = Some(request);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            call.seen().attempts = attempt;
-            let last = attempt >= max;
-            let req = match self.next_request(call, &mut request, last) {
-                Ok(req) => req,
-                Err(e) => return call.fail(e),
-            };
-            if let Some((key, limits)) = self.budget_for(call, req.method().as_str()) {
-                let store = &*self.settings.rates.store;
-                let limits = super::budget::with_send_margin(limits);
-                if let Err(e) = acquire(store, &key, &limits, self.settings.timeout).await {
-                    return call.fail(e);
-                }
-            }
-            match self.attempt(call, client, req, attempt, last).await {
-                Attempt::Retry(wait) => tokio::time::sleep(wait).await,
-                Attempt::Done(outcome) => return outcome,
+        let attempt = {
+            let mut seen = call.seen();
+            seen.attempts += 1;
+            seen.attempts
+        };
+        let last = attempt >= call.policy.attempts();
+        let req = match self.prepare(call, request) {
+            Ok(req) => req,
+            Err(e) => return call.fail(e),
+        };
+        if let Some((key, limits)) = self.budget_for(call, req.method().as_str()) {
+            let store = &*self.settings.rates.store;
+            let limits = super::budget::with_send_margin(limits);
+            if let Err(e) = acquire(store, &key, &limits, self.settings.timeout).await {
+                return call.fail(e);
             }
         }
+        match self.attempt(call, client, req, attempt, last).await {
+            Attempt::Retry(wait) => call.retry_after(wait),
+            Attempt::Done(outcome) => outcome,
+        }
     }
+}
+
+/// An answer as [`Shared::attempt`] passes it on.
+enum Received {
+    /// A success with a declared length within the cap and no hook: its body is unread.
+    Unread(reqwest::Response),
+    /// Read whole (bounded), or refused as too large.
+    Read(Result<(Parts, bytes::Bytes), Error>),
 }
 
 /// The `Retry-After` of a response, as a wait from now.
@@ -544,9 +592,10 @@ impl<C> Core<C> {
         self.shared.settings.require_api_key()
     }
 
-    /// The configured API key as a header value (a copy, as generated builders take one).
-    pub fn api_key_header(&self) -> Result<String, Error> {
-        Ok(self.api_key()?.expose().to_string())
+    /// The configured API key's text, for a generated builder's header argument (the builder
+    /// copies it), or a configuration error naming its environment variable.
+    pub fn api_key_header(&self) -> Result<&str, Error> {
+        Ok(self.api_key()?.expose())
     }
 
     /// The configured API key, if any.
@@ -585,15 +634,16 @@ impl<C> Core<C> {
         acquire(store, &budget, &[limit], deadline).await
     }
 
-    /// Runs one generated operation: `send` builds and sends it with the generated client;
-    /// `api_error` turns a typed error body into the provider's [`ApiError`]; `open` turns the
-    /// typed success into the caller's value (an envelope's `data`, say), and its errors are
-    /// finished like the others: provider, operation, attempts, retry safety, and every
-    /// credential the call sent scrubbed.
+    /// Runs one generated operation: `send` builds and sends it with the generated client,
+    /// once per attempt (a retry runs it again, so it takes its inputs by reference or
+    /// clones them); `api_error` turns a typed error body into the provider's [`ApiError`];
+    /// `open` turns the typed success into the caller's value (an envelope's `data`, say),
+    /// and its errors are finished like the others: provider, operation, attempts, retry
+    /// safety, and every credential the call sent scrubbed.
     pub async fn call<'a, T, E, U, Fut>(
         &'a self,
         call: Call<'_>,
-        send: impl FnOnce(&'a C) -> Fut,
+        send: impl Fn(&'a C) -> Fut,
         api_error: impl FnOnce(u16, &HeaderMap, E) -> ApiError,
         open: impl FnOnce(ResponseValue<T>) -> Result<U, Error>,
     ) -> Result<U, Error>
@@ -610,7 +660,25 @@ impl<C> Core<C> {
             hook: call.hook,
             seen: Mutex::new(Seen::default()),
         });
-        let result = CALL.scope(state.clone(), send(&self.raw)).await;
+        let result = loop {
+            // Boxed: the generated operation's future is large, and every future this one is
+            // part of would otherwise be moved (copied) with it.
+            let result = CALL.scope(state.clone(), Box::pin(send(&self.raw))).await;
+            let wait = match &result {
+                Err(progenitor_client::Error::ResponseBodyError(e)) => {
+                    state.retry_after_body_error(e)
+                }
+                _ => state.seen().retry.take(),
+            };
+            match wait {
+                Some(wait) => {
+                    drop(result);
+                    // Boxed, as below: only a retry pays for the timer's room.
+                    Box::pin(tokio::time::sleep(wait)).await;
+                }
+                None => break result,
+            }
+        };
         let mut seen = std::mem::take(&mut *state.seen());
         let (sent, attempts) = (std::mem::take(&mut seen.sent), seen.attempts);
         let finish = |e: Error| {
@@ -637,7 +705,8 @@ impl<C> Core<C> {
         match result {
             Ok(v) => open(v).map_err(finish),
             Err(e) => {
-                let converted = convert(e, &mut seen, api_error);
+                // Boxed: only a failed call pays for the conversion's room in this future.
+                let converted = Box::pin(convert(e, &mut seen, api_error)).await;
                 Err(finish(converted))
             }
         }
@@ -663,7 +732,7 @@ where
 }
 
 /// A generated client's error as the facade's, with what the transport saw.
-fn convert<E>(
+async fn convert<E>(
     err: progenitor_client::Error<E>,
     seen: &mut Seen,
     api_error: impl FnOnce(u16, &HeaderMap, E) -> ApiError,
@@ -689,7 +758,11 @@ fn convert<E>(
             .with_excerpt(&body, seen.content_type.as_ref().and_then(|v| v.to_str().ok())),
         P::UnexpectedResponse(resp) => {
             let status = resp.status().as_u16();
-            let body = seen.body.take().unwrap_or_default();
+            // A success the transport handed over unread has a declared length within the cap.
+            let body = match seen.body.take() {
+                Some(body) => body,
+                None => resp.bytes().await.unwrap_or_default(),
+            };
             Error::new(ErrorKind::UnexpectedResponse)
                 .with_status(Some(status))
                 .with_message(if (300..400).contains(&status) {

@@ -200,7 +200,6 @@ impl AdminAuth {
         self.credentials.validate()?;
         let key = core.api_key_header()?;
         let c = &self.credentials;
-        let tenancy = c.tenancy_name.clone();
         let body =
             types::LoginInput {
                 password: c.password.expose().parse().map_err(|_| {
@@ -216,7 +215,10 @@ impl AdminAuth {
         let data = core
             .call(
                 Call::new(LOGIN).body_secrets(&[&c.password]),
-                |client| client.login().api_key(key).tenancy_name(tenancy).body(body).send(),
+                |client| {
+                    let tenancy = c.tenancy_name.as_str();
+                    client.login().api_key(key).tenancy_name(tenancy).body(body.clone()).send()
+                },
                 envelope_error,
                 open_envelope("tokens"),
             )
@@ -247,7 +249,7 @@ impl AdminAuth {
         let data = core
             .call(
                 Call::new(REFRESH).body_secrets(&[&refresh]),
-                |client| client.refresh_token().api_key(key).body(body).send(),
+                |client| client.refresh_token().api_key(key).body(body.clone()).send(),
                 envelope_error,
                 open_envelope("tokens"),
             )

@@ -366,7 +366,7 @@ impl VlensClient {
                         .get_business_request_type_template_fields()
                         .api_key(key)
                         .request_type_id(request_type_id);
-                    if let Some(b) = bearer {
+                    if let Some(b) = &bearer {
                         req = req.authorization(b);
                     }
                     req.send()
@@ -396,7 +396,7 @@ impl VlensClient {
                 Call::new(BUSINESS_REQUEST),
                 |c| {
                     let mut req = c.get_business_request_by_id().api_key(key).id(uuid);
-                    if let Some(b) = bearer {
+                    if let Some(b) = &bearer {
                         req = req.authorization(b);
                     }
                     req.send()
@@ -594,7 +594,7 @@ impl AuthSessionBuilder<'_> {
             .core
             .call(
                 Call::new(CREATE_AUTH_SESSION),
-                |c| c.create_auth_session().api_key(key).body(body).send(),
+                |c| c.create_auth_session().api_key(key).body(body.clone()).send(),
                 envelope_error,
                 open_token,
             )
@@ -684,12 +684,14 @@ impl InvitationBuilder<'_> {
         };
         let attempt = || async {
             let bearer = format!("Bearer {}", client.admin_token().await?.expose());
-            let (key, body) = (key.clone(), body.clone());
             client
                 .core
                 .call(
                     Call::new(CREATE_INVITATION),
-                    |c| c.create_invitation().api_key(key).authorization(bearer).body(body).send(),
+                    |c| {
+                        let req = c.create_invitation().api_key(key).authorization(&bearer);
+                        req.body(body.clone()).send()
+                    },
                     envelope_error,
                     open_token,
                 )

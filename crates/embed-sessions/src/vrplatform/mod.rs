@@ -347,7 +347,7 @@ impl VrPlatformClient {
             .call(
                 Call::new(CREATE_EMBED_SESSION),
                 |c| {
-                    let mut req = c.create_embed_session().x_api_key(key).body(body);
+                    let mut req = c.create_embed_session().x_api_key(key).body(body.clone());
                     if auto_provision {
                         // Sent only when asked: otherwise unknown users get the explicit 401.
                         req = req.auto_provision(true);
@@ -419,8 +419,8 @@ impl VrPlatformClient {
                 Call::new(GET_TEAM),
                 |c| {
                     let req = c.get_team().id(id);
-                    decode_undeclared(match auth {
-                        TeamAuth::ApiKey(key) => req.x_api_key(key).send(),
+                    decode_undeclared(match &auth {
+                        TeamAuth::ApiKey(key) => req.x_api_key(*key).send(),
                         TeamAuth::Bearer(token) => {
                             req.authorization(format!("Bearer {token}")).send()
                         }
@@ -435,7 +435,7 @@ impl VrPlatformClient {
 
 /// How a team is read: as the backend (provider key) or as the iframe (embed token).
 enum TeamAuth<'t> {
-    ApiKey(String),
+    ApiKey(&'t str),
     Bearer(&'t str),
 }
 

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# User-space instructions per call of each contender of the facade bench's pairs, counted by
+# callgrind (which does not move with the VM's speed phases; the kernel's loopback work, the
+# same for every contender, is not counted). Each contender is run alone twice, with
+# BENCH_CALLS=<group>/<contender>:$LOW and :$HIGH (benches/support/mod.rs); per call =
+# (total(HIGH) - total(LOW)) / (HIGH - LOW), so start-up and set-up cancel out.
+#
+# Usage: scripts/bench-instructions.sh [GROUP...]   (default: both session groups)
+#        LOW=500 HIGH=1500 scripts/bench-instructions.sh vlens_auth_session
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LOW=${LOW:-500}
+HIGH=${HIGH:-1500}
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(vrplatform_embed_session vlens_auth_session)
+command -v valgrind > /dev/null || { echo "valgrind is required (apt-get install -y valgrind)" >&2; exit 1; }
+
+bin=$(cargo bench -p embed-sessions --locked --bench facade --no-run --message-format=json 2> /dev/null |
+  python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "facade" and m.get("executable"):
+        print(m["executable"])')
+[ -n "$bin" ] || { echo "could not build the facade bench" >&2; exit 1; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+total() { # group contender calls -> instructions
+  (cd crates/embed-sessions &&
+    BENCH_CALLS="$1/$2:$3" valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" "$1" --bench \
+      > /dev/null 2>&1)
+  sed -n 's/^totals: //p' "$out/cg"
+}
+
+printf '%-26s %-8s %14s %8s\n' group contender "instr/call" "vs floor"
+for g in "${groups[@]}"; do
+  floor=
+  for who in reqwest raw facade; do
+    lo=$(total "$g" "$who" "$LOW")
+    hi=$(total "$g" "$who" "$HIGH")
+    per=$(( (hi - lo) / (HIGH - LOW) ))
+    [ -n "$floor" ] || floor=$per
+    printf '%-26s %-8s %14d %8s\n' "$g" "$who" "$per" \
+      "$(python3 -c "print(f'{$per/$floor:.3f}x')")"
+  done
+done
