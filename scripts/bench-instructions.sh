@@ -3,7 +3,9 @@
 # callgrind (which does not move with the VM's speed phases; the kernel's loopback work, the
 # same for every contender, is not counted). Each contender is run alone twice, with
 # BENCH_CALLS=<group>/<contender>:$LOW and :$HIGH (benches/support/mod.rs); per call =
-# (total(HIGH) - total(LOW)) / (HIGH - LOW), so start-up and set-up cancel out.
+# (total(HIGH) - total(LOW)) / (HIGH - LOW), so start-up and set-up cancel out. Hash seeds,
+# address-space layout and allocator state still move a figure by about 1% from one run to the
+# next, so each is the median of REPS runs (default 3).
 #
 # Usage: scripts/bench-instructions.sh [GROUP...]   (default: both session groups)
 #        LOW=500 HIGH=1500 scripts/bench-instructions.sh vlens_auth_session
@@ -11,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LOW=${LOW:-500}
 HIGH=${HIGH:-1500}
+REPS=${REPS:-3}
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(vrplatform_embed_session vlens_auth_session)
 command -v valgrind > /dev/null || { echo "valgrind is required (apt-get install -y valgrind)" >&2; exit 1; }
@@ -32,15 +35,19 @@ total() { # group contender calls -> instructions
   sed -n 's/^totals: //p' "$out/cg"
 }
 
-printf '%-26s %-8s %14s %8s\n' group contender "instr/call" "vs floor"
+printf '%-26s %-8s %14s %8s  %s\n' group contender "instr/call" "vs floor" "runs"
 for g in "${groups[@]}"; do
   floor=
   for who in reqwest raw facade; do
-    lo=$(total "$g" "$who" "$LOW")
-    hi=$(total "$g" "$who" "$HIGH")
-    per=$(( (hi - lo) / (HIGH - LOW) ))
+    runs=()
+    for _ in $(seq "$REPS"); do
+      lo=$(total "$g" "$who" "$LOW")
+      hi=$(total "$g" "$who" "$HIGH")
+      runs+=($(( (hi - lo) / (HIGH - LOW) )))
+    done
+    per=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n "$(( (REPS + 1) / 2 ))p")
     [ -n "$floor" ] || floor=$per
-    printf '%-26s %-8s %14d %8s\n' "$g" "$who" "$per" \
-      "$(python3 -c "print(f'{$per/$floor:.3f}x')")"
+    printf '%-26s %-8s %14d %8s  %s\n' "$g" "$who" "$per" \
+      "$(python3 -c "print(f'{$per/$floor:.3f}x')")" "${runs[*]}"
   done
 done

@@ -197,8 +197,8 @@ impl Shared {
     fn prepare(
         &self,
         call: &CallState,
-        mut req: reqwest::Request,
-    ) -> Result<reqwest::Request, Error> {
+        mut req: Box<reqwest::Request>,
+    ) -> Result<Box<reqwest::Request>, Error> {
         // Generated requests carry in-memory bodies. A streamed body could be neither
         // repeated, nor signed, nor checked against the body cap: refused, never sent.
         if req.body().is_some_and(|b| b.as_bytes().is_none()) {
@@ -214,16 +214,18 @@ impl Shared {
         // Headers a hook added (an authentication token) are credentials too.
         let key = self.settings.api_key.as_ref().map(|k| k.expose().as_bytes());
         let mut seen = None;
-        for name in &*self.sensitive {
-            if let Some(v) = req.headers_mut().get_mut(name) {
-                v.set_sensitive(true);
-                if Some(v.as_bytes()) == key {
-                    continue;
-                }
-                let seen = seen.get_or_insert_with(|| call.seen());
-                if !seen.sent.contains(v) {
-                    seen.sent.push(v.clone());
-                }
+        // One pass over the few headers sent (cheaper than a hash lookup per sensitive name).
+        for (name, v) in req.headers_mut().iter_mut() {
+            if !self.sensitive.contains(name) {
+                continue;
+            }
+            v.set_sensitive(true);
+            if Some(v.as_bytes()) == key {
+                continue;
+            }
+            let seen = seen.get_or_insert_with(|| call.seen());
+            if !seen.sent.contains(v) {
+                seen.sent.push(v.clone());
             }
         }
         Ok(req)
@@ -233,13 +235,13 @@ impl Shared {
     async fn send(
         &self,
         client: &reqwest::Client,
-        req: reqwest::Request,
+        req: Box<reqwest::Request>,
     ) -> reqwest::Result<reqwest::Response> {
         #[cfg(feature = "fuzzing")]
         if let Some(respond) = &self.settings.responder {
             return Ok(respond(&req));
         }
-        client.execute(req).await
+        client.execute(*req).await
     }
 
     /// Sends one attempt. A success whose declared length is within the body cap, with no
@@ -250,7 +252,7 @@ impl Shared {
         &self,
         call: &CallState,
         client: &reqwest::Client,
-        req: reqwest::Request,
+        req: Box<reqwest::Request>,
         attempt: u32,
         last: bool,
     ) -> Attempt {
@@ -276,7 +278,9 @@ impl Shared {
             {
                 return Ok((status, Received::Unread(resp)));
             }
-            Ok::<_, reqwest::Error>((status, Received::Read(read_bounded(resp, max).await?)))
+            // Boxed: only the answers read here (errors, hooked calls) pay for its room.
+            let read = Box::pin(read_bounded(resp, max)).await?;
+            Ok::<_, reqwest::Error>((status, Received::Read(read)))
         };
         // Without a subscriber the span is disabled: no instrumentation to pay for.
         let outcome = if span.is_disabled() {
@@ -361,7 +365,7 @@ impl Shared {
         &self,
         call: &CallState,
         client: &reqwest::Client,
-        request: reqwest::Request,
+        request: Box<reqwest::Request>,
     ) -> reqwest::Result<reqwest::Response> {
         let attempt = {
             let mut seen = call.seen();
@@ -504,6 +508,9 @@ impl Transport for Shared {
         operation_id: &'static str,
     ) -> ResponseFuture<'a> {
         let _ = operation_id;
+        // Boxed once here, the request (some 260 bytes) is not copied into every future of
+        // the attempt: the future boxed below stays small.
+        let request = Box::new(request);
         Box::pin(async move {
             // Outside `Core::call` there is no call state: no hook (a request that must be
             // signed would go out unsigned), nowhere to record what was seen. Nothing is sent;
@@ -640,74 +647,78 @@ impl<C> Core<C> {
     /// `open` turns the typed success into the caller's value (an envelope's `data`, say),
     /// and its errors are finished like the others: provider, operation, attempts, retry
     /// safety, and every credential the call sent scrubbed.
-    pub async fn call<'a, T, E, U, Fut>(
+    pub fn call<'a, T, E, U, Fut>(
         &'a self,
         call: Call<'_>,
         send: impl Fn(&'a C) -> Fut,
         api_error: impl FnOnce(u16, &HeaderMap, E) -> ApiError,
         open: impl FnOnce(ResponseValue<T>) -> Result<U, Error>,
-    ) -> Result<U, Error>
+    ) -> impl std::future::Future<Output = Result<U, Error>>
     where
         Fut: std::future::Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
     {
+        // Taken apart before the future is made: it keeps only what it uses.
         let d = self.descriptor();
-        let retry_safe = call.retry_safe.unwrap_or_else(|| d.is_retry_safe(call.op));
+        let Call { op, retry_safe, body_secrets, hook, policy, rate_identity } = call;
+        let retry_safe = retry_safe.unwrap_or_else(|| d.is_retry_safe(op));
         let state = Arc::new(CallState {
-            op: call.op,
-            rate_identity: call.rate_identity,
+            op,
+            rate_identity,
             retry_safe,
-            policy: call.policy.unwrap_or_else(|| self.shared.policy.clone()),
-            hook: call.hook,
+            policy: policy.unwrap_or_else(|| self.shared.policy.clone()),
+            hook,
             seen: Mutex::new(Seen::default()),
         });
-        let result = loop {
-            // Boxed: the generated operation's future is large, and every future this one is
-            // part of would otherwise be moved (copied) with it.
-            let result = CALL.scope(state.clone(), Box::pin(send(&self.raw))).await;
-            let wait = match &result {
-                Err(progenitor_client::Error::ResponseBodyError(e)) => {
-                    state.retry_after_body_error(e)
+        async move {
+            let result = loop {
+                // Boxed: the generated operation's future is large, and every future this
+                // one is part of would otherwise be moved (copied) with it.
+                let result = CALL.scope(state.clone(), Box::pin(send(&self.raw))).await;
+                let wait = match &result {
+                    Err(progenitor_client::Error::ResponseBodyError(e)) => {
+                        state.retry_after_body_error(e)
+                    }
+                    _ => state.seen().retry.take(),
+                };
+                match wait {
+                    Some(wait) => {
+                        drop(result);
+                        // Boxed, as below: only a retry pays for the timer's room.
+                        Box::pin(tokio::time::sleep(wait)).await;
+                    }
+                    None => break result,
                 }
-                _ => state.seen().retry.take(),
             };
-            match wait {
-                Some(wait) => {
-                    drop(result);
-                    // Boxed, as below: only a retry pays for the timer's room.
-                    Box::pin(tokio::time::sleep(wait)).await;
+            let mut seen = std::mem::take(&mut *state.seen());
+            let (sent, attempts) = (std::mem::take(&mut seen.sent), seen.attempts);
+            let finish = |e: Error| {
+                let mut scrubber = Scrubber::default();
+                for v in &sent {
+                    if let Ok(text) = v.to_str() {
+                        scrubber.add(text);
+                    }
                 }
-                None => break result,
-            }
-        };
-        let mut seen = std::mem::take(&mut *state.seen());
-        let (sent, attempts) = (std::mem::take(&mut seen.sent), seen.attempts);
-        let finish = |e: Error| {
-            let mut scrubber = Scrubber::default();
-            for v in &sent {
-                if let Ok(text) = v.to_str() {
-                    scrubber.add(text);
+                for secret in body_secrets {
+                    scrubber.add(secret.expose());
                 }
+                if let Some(key) = &self.shared.settings.api_key {
+                    scrubber.add(key.expose());
+                }
+                e.at(d.name(), op)
+                    .with_attempts(attempts)
+                    .with_retry_safety(retry_safe)
+                    .scrubbed(&scrubber)
+            };
+            if let Some(failure) = seen.failure.take() {
+                return Err(finish(failure));
             }
-            for secret in call.body_secrets {
-                scrubber.add(secret.expose());
-            }
-            if let Some(key) = &self.shared.settings.api_key {
-                scrubber.add(key.expose());
-            }
-            e.at(d.name(), call.op)
-                .with_attempts(attempts)
-                .with_retry_safety(retry_safe)
-                .scrubbed(&scrubber)
-        };
-        if let Some(failure) = seen.failure.take() {
-            return Err(finish(failure));
-        }
-        match result {
-            Ok(v) => open(v).map_err(finish),
-            Err(e) => {
-                // Boxed: only a failed call pays for the conversion's room in this future.
-                let converted = Box::pin(convert(e, &mut seen, api_error)).await;
-                Err(finish(converted))
+            match result {
+                Ok(v) => open(v).map_err(finish),
+                Err(e) => {
+                    // Boxed: only a failed call pays for the conversion's room in this future.
+                    let converted = Box::pin(convert(e, &mut seen, api_error)).await;
+                    Err(finish(converted))
+                }
             }
         }
     }
