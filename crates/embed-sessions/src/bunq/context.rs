@@ -749,7 +749,8 @@ impl BunqContext {
     /// requests are signed and authenticated with the session, and the session's user id.
     /// An operation given by its id alone is retried on connection failures and 429 only;
     /// [`Operation::idempotent`] marks one safe to repeat (also retried after timeouts and
-    /// 502-504). A 401 renews the session once and calls `send` again. Send the request in the
+    /// 502-504). Each retry, and the repeat after a 401 (which renews the session once), calls
+    /// `send` again, so it should only build and send the request. Send the request in the
     /// future `send` returns: the signing and the session travel with that future, so a
     /// request sent from a task spawned inside it is not sent at all (the generated client
     /// sees an undocumented status 599).
