@@ -976,6 +976,65 @@ mod tests {
         result.unwrap_err()
     }
 
+    /// A success is handed to the generated client unread only when its declared length is
+    /// within the cap: a chunked success over the cap, and a declared length over it, are
+    /// refused while reading; one within it decodes; the server's extra bytes beyond a
+    /// declared length are never read as body.
+    #[tokio::test]
+    async fn the_body_cap_holds_for_successes_handed_over_unread() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        async fn answer(reply: Vec<u8>) -> String {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move {
+                while let Ok((mut socket, _)) = listener.accept().await {
+                    let reply = reply.clone();
+                    tokio::spawn(async move {
+                        let mut buf = [0u8; 4096];
+                        let _ = socket.read(&mut buf).await;
+                        let _ = socket.write_all(&reply).await;
+                    });
+                }
+            });
+            base
+        }
+        async fn get(base: &str) -> Result<bytes::Bytes, Error> {
+            let config = Config::builder(Test).base_url(base).max_body_bytes(64).build().unwrap();
+            let core = Core::new(config, RetryPolicy::none(), Raw::new);
+            core.call(
+                Call::new("read"),
+                |raw| async move {
+                    let request = raw.http.get(format!("{}/x", raw.base)).build().unwrap();
+                    let resp = raw
+                        .hooks
+                        .exec(&raw.http, request, "read")
+                        .await
+                        .map_err(progenitor_client::Error::<()>::CommunicationError)?;
+                    let (status, headers) = (resp.status(), resp.headers().clone());
+                    let body =
+                        resp.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)?;
+                    Ok(ResponseValue::new(body, status, headers))
+                },
+                |_, _, ()| ApiError::new(Reason::other(), None, None),
+                |v| Ok(v.into_inner()),
+            )
+            .await
+        }
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n";
+        let chunk = "x".repeat(50);
+        let chunked = format!(
+            "{head}transfer-encoding: chunked\r\n\r\n32\r\n{chunk}\r\n32\r\n{chunk}\r\n0\r\n\r\n"
+        );
+        let e = get(&answer(chunked.into_bytes()).await).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BodyTooLarge, "chunked over the cap: {e}");
+        let declared = format!("{head}content-length: 100\r\n\r\n{chunk}{chunk}");
+        let e = get(&answer(declared.into_bytes()).await).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BodyTooLarge, "declared over the cap: {e}");
+        let within = format!("{head}content-length: 10\r\n\r\n0123456789{chunk}{chunk}");
+        let body = get(&answer(within.into_bytes()).await).await.unwrap();
+        assert_eq!(&body[..], b"0123456789", "only the declared length is the body");
+    }
+
     /// Issue 12, item 5: `Error::is_retryable` answers for the operation that failed by the
     /// same rule the transport applies: a failure is retryable exactly when a second attempt
     /// is made, for operations that are and are not safe to repeat.
