@@ -142,31 +142,49 @@ impl CallState {
         self.seen.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The wait before another attempt after the generated client failed reading a body the
-    /// transport handed over unread (see `Shared::attempt`), if the policy allows one.
-    fn retry_after_body_error(&self, e: &reqwest::Error) -> Option<std::time::Duration> {
-        let attempts = self.seen().attempts;
-        if attempts >= self.policy.attempts()
-            || !failure_of(e).is_some_and(|f| f.is_retryable(self.retry_safe))
-        {
+    /// Whether attempt `attempt` may be followed by another one: there is one left, and
+    /// `retryable` (this failure may be repeated for this operation).
+    fn has_retry(&self, attempt: u32, retryable: bool) -> bool {
+        retryable && attempt < self.policy.attempts()
+    }
+
+    /// The wait before another attempt after attempt `attempt` failed in transport (no answer,
+    /// or a body cut short: in the transport, or in the generated client reading a body the
+    /// transport handed over unread), if the failure may be repeated and an attempt is left.
+    fn retry_after_error(&self, e: &reqwest::Error, attempt: u32) -> Option<std::time::Duration> {
+        let retryable = failure_of(e).is_some_and(|f| f.is_retryable(self.retry_safe));
+        if !self.has_retry(attempt, retryable) {
             return None;
         }
-        self.policy.delay(attempts + 1, None, None)
+        self.policy.delay(attempt + 1, None, None)
     }
 
-    /// Ends this attempt with "send again after `wait`": the generated client gets a
-    /// placeholder answer, which [`Core::call`] discards.
-    fn retry_after(&self, wait: std::time::Duration) -> reqwest::Result<reqwest::Response> {
+    /// Records what the answer of the final attempt was (its body, when it was read here).
+    fn answered(&self, status: u16, headers: &HeaderMap, body: Option<bytes::Bytes>) {
+        let mut seen = self.seen();
+        seen.status = Some(status);
+        seen.content_type = headers.get(CONTENT_TYPE).cloned();
+        seen.body = body;
+    }
+
+    /// Ends this attempt with "send again after `wait`" (see [`Core::call`]).
+    fn retry_later(&self, wait: std::time::Duration) -> reqwest::Result<reqwest::Response> {
         self.seen().retry = Some(wait);
-        Ok(synthetic(599, bytes::Bytes::new(), HeaderMap::new(), None))
+        placeholder()
     }
 
+    /// Ends the call with `error` (see [`Core::call`]).
     fn fail(&self, error: Error) -> reqwest::Result<reqwest::Response> {
         self.seen().failure = Some(error);
-        // The generated client turns this into some error; `Core::call` replaces it with the
-        // failure recorded above.
-        Ok(synthetic(599, bytes::Bytes::new(), HeaderMap::new(), None))
+        placeholder()
     }
+}
+
+/// The answer the generated client gets when the transport ends an attempt without one: it
+/// turns it into some error, which `Core::call` discards for the retry or failure recorded in
+/// the call state.
+fn placeholder() -> reqwest::Result<reqwest::Response> {
+    Ok(synthetic(599, bytes::Bytes::new(), HeaderMap::new(), None))
 }
 
 /// What every call of one provider client shares: the generated client's transport.
@@ -254,7 +272,6 @@ impl Shared {
         client: &reqwest::Client,
         req: Box<reqwest::Request>,
         attempt: u32,
-        last: bool,
     ) -> Attempt {
         let span = tracing::debug_span!(
             "embed_sessions.request",
@@ -296,24 +313,20 @@ impl Shared {
         match outcome {
             Err(e) => {
                 tracing::debug!(latency_ms, timeout = e.is_timeout(), "attempt failed");
-                let retry = failure_of(&e).is_some_and(|f| f.is_retryable(call.retry_safe));
-                match call.policy.delay(attempt + 1, None, None) {
-                    Some(wait) if retry && !last => Attempt::Retry(wait),
-                    _ => Attempt::Done(Err(e)),
+                match call.retry_after_error(&e, attempt) {
+                    Some(wait) => Attempt::Retry(wait),
+                    None => Attempt::Done(Err(e)),
                 }
             }
             Ok((status, Received::Unread(resp))) => {
                 tracing::debug!(status, latency_ms, "attempt done");
-                let mut seen = call.seen();
-                seen.status = Some(status);
-                seen.content_type = resp.headers().get(CONTENT_TYPE).cloned();
+                call.answered(status, resp.headers(), None);
                 Attempt::Done(Ok(resp))
             }
             Ok((_, Received::Read(Err(too_large)))) => Attempt::Done(call.fail(too_large)),
             Ok((status, Received::Read(Ok((parts, body))))) => {
                 tracing::debug!(status, latency_ms, "attempt done");
-                if !last
-                    && RetryPolicy::retryable_status(status, call.retry_safe)
+                if call.has_retry(attempt, RetryPolicy::retryable_status(status, call.retry_safe))
                     && let Some(wait) =
                         call.policy.delay(attempt + 1, Some(status), retry_after(&parts.headers))
                 {
@@ -360,7 +373,7 @@ impl Shared {
 
     /// One attempt of the call on this task: the attempt is counted, the request prepared,
     /// the rate budget taken, the request sent. When another attempt should follow, the
-    /// call state says after which wait (see [`CallState::retry_after`]).
+    /// call state says after which wait (see [`CallState::retry_later`]).
     async fn run(
         &self,
         call: &CallState,
@@ -372,7 +385,6 @@ impl Shared {
             seen.attempts += 1;
             seen.attempts
         };
-        let last = attempt >= call.policy.attempts();
         let req = match self.prepare(call, request) {
             Ok(req) => req,
             Err(e) => return call.fail(e),
@@ -384,8 +396,8 @@ impl Shared {
                 return call.fail(e);
             }
         }
-        match self.attempt(call, client, req, attempt, last).await {
-            Attempt::Retry(wait) => call.retry_after(wait),
+        match self.attempt(call, client, req, attempt).await {
+            Attempt::Retry(wait) => call.retry_later(wait),
             Attempt::Done(outcome) => outcome,
         }
     }
@@ -412,12 +424,7 @@ fn finish_response(
     parts: Parts,
     body: bytes::Bytes,
 ) -> reqwest::Result<reqwest::Response> {
-    {
-        let mut seen = call.seen();
-        seen.status = Some(status);
-        seen.body = Some(body.clone());
-        seen.content_type = parts.headers.get(CONTENT_TYPE).cloned();
-    }
+    call.answered(status, &parts.headers, Some(body.clone()));
     if let Some(hook) = &call.hook
         && let Err(e) = hook.verify(status, &parts.headers, &body)
     {
@@ -676,7 +683,7 @@ impl<C> Core<C> {
                 let result = CALL.scope(state.clone(), Box::pin(send(&self.raw))).await;
                 let wait = match &result {
                     Err(progenitor_client::Error::ResponseBodyError(e)) => {
-                        state.retry_after_body_error(e)
+                        state.retry_after_error(e, state.seen().attempts)
                     }
                     _ => state.seen().retry.take(),
                 };
