@@ -155,13 +155,14 @@ fn client_source(
 ) -> Result<String, CodegenError> {
     let mut file = parse_tokens(spec, tokens)?;
     let operations = api.operations().count();
-    match crate::postprocess::drop_api_version(&mut file, operations) {
-        crate::postprocess::ApiVersion::Removed(_) => Ok(prettyplease::unparse(&file)),
-        crate::postprocess::ApiVersion::Missing => Err(CodegenError::Generate(format!(
-            "{spec}: the generated client has {operations} operations but no `api-version` header \
-             statement to remove: progenitor's output changed; update xtask/src/postprocess.rs"
-        ))),
+    let removed = crate::postprocess::drop_api_version(&mut file);
+    if removed != operations {
+        return Err(CodegenError::Generate(format!(
+            "{spec}: {removed} `api-version` header statements removed for {operations} \
+             operations: progenitor's output changed; update xtask/src/postprocess.rs"
+        )));
     }
+    Ok(prettyplease::unparse(&file))
 }
 
 /// Generates the files of one provider in memory. Never panics on a bad spec: progenitor is only

@@ -105,6 +105,17 @@ fn answer_with(router: impl Fn(&reqwest::Request) -> Answer + 'static) {
     ROUTER.with(|r| *r.borrow_mut() = Box::new(router));
 }
 
+/// `[status][content type][operation]body`: every request of the call is answered with that
+/// status, content type and body; returns the operation selector (`0..operations`).
+fn answer_every_request(data: &[u8], operations: u8) -> u8 {
+    let mut input = Input(data);
+    let (status, ct, op) =
+        (input.pick(STATUSES), input.pick(CONTENT_TYPES), input.byte() % operations);
+    let answer = Answer::new(status, ct, input.rest());
+    answer_with(move |_| answer.clone());
+    op
+}
+
 fn responder() -> Responder {
     Arc::new(|req| ROUTER.with(|r| (r.borrow())(req)).response())
 }
@@ -151,10 +162,7 @@ pub fn vlens_response(data: &[u8]) -> bool {
         static CLIENT: VlensClient = VlensClient::new(config(Vlens, "fuzz-vlens-key"))
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let mut input = Input(data);
-    let (status, ct, op) = (input.pick(STATUSES), input.pick(CONTENT_TYPES), input.byte() % 3);
-    let answer = Answer::new(status, ct, input.rest());
-    answer_with(move |_| answer.clone());
+    let op = answer_every_request(data, 3);
     let client = CLIENT.with(Clone::clone);
     block_on(async {
         match op {
@@ -173,10 +181,7 @@ pub fn vrplatform_response(data: &[u8]) -> bool {
         static CLIENT: VrPlatformClient =
             VrPlatformClient::new(config(VrPlatform, "fuzz-vrp-key")).unwrap_or_else(|e| panic!("{e}"));
     }
-    let mut input = Input(data);
-    let (status, ct, op) = (input.pick(STATUSES), input.pick(CONTENT_TYPES), input.byte() % 2);
-    let answer = Answer::new(status, ct, input.rest());
-    answer_with(move |_| answer.clone());
+    let op = answer_every_request(data, 2);
     let client = CLIENT.with(Clone::clone);
     block_on(async {
         match op {
