@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::core::config::Responder;
-use crate::core::inbound::{Confirmation, DEFAULT_MAX_EVENT_BYTES};
+use crate::core::inbound::{Confirmation, DEFAULT_MAX_EVENT_BYTES, parse_event};
 use crate::{Config, Error, RetryPolicy};
 
 /// Statuses a selector byte picks from: the documented ones and some that are not.
@@ -324,7 +324,7 @@ pub fn event(data: &[u8]) -> bool {
     }
     let limit = if which & 4 == 0 { DEFAULT_MAX_EVENT_BYTES } else { 64 };
     if which & 1 == 0 {
-        match crate::vlens::events::parse_with_limit(&headers, body, limit) {
+        match parse_event::<crate::vlens::events::VlensEvent>(&headers, body, limit) {
             Ok(e) => {
                 let _ = (e.dedupe_key(), serde_json::to_string(&e), format!("{e:?}"));
                 true
@@ -335,7 +335,7 @@ pub fn event(data: &[u8]) -> bool {
             }
         }
     } else {
-        match crate::bunq::events::parse_with_limit(&headers, body, limit) {
+        match parse_event::<crate::bunq::events::BunqCallback>(&headers, body, limit) {
             Ok(c) => {
                 let _ = (c.dedupe_key(), serde_json::to_string(&c), c.object().summary());
                 true

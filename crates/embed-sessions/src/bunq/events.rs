@@ -275,26 +275,23 @@ impl BunqCallback {
 }
 
 /// Parses a callback body (at most [`DEFAULT_MAX_EVENT_BYTES`]); `headers` are the request's
-/// (`Content-Length` and `Content-Type` are checked before the body is parsed).
+/// (`Content-Length` and `Content-Type` are checked before the body is parsed). For another size
+/// limit: [`inbound::parse_event`].
 pub fn parse(headers: &http::HeaderMap, body: &[u8]) -> Result<BunqCallback, Error> {
-    parse_with_limit(headers, body, DEFAULT_MAX_EVENT_BYTES)
+    inbound::parse_event(headers, body, DEFAULT_MAX_EVENT_BYTES)
 }
 
-/// [`parse`] with another size limit.
-pub fn parse_with_limit(
-    headers: &http::HeaderMap,
-    body: &[u8],
-    max_bytes: usize,
-) -> Result<BunqCallback, Error> {
-    inbound::check_body(NAME, headers, body, max_bytes)?;
-    let map = inbound::json_object(NAME, body)?;
-    let bad = |what: String| inbound::invalid_event(NAME, what, body);
-    let n = required_object(&map, "", "NotificationUrl").map_err(&bad)?;
-    let category = Category::from_name(&required_str(n, AT, "category").map_err(&bad)?);
-    let event_type = required_str(n, AT, "event_type").map_err(&bad)?;
-    let target_url = optional_str(n, AT, "target_url").map_err(&bad)?;
-    let object = object(n).map_err(&bad)?;
-    Ok(BunqCallback { category, event_type, target_url, object, raw: Value::Object(map) })
+impl inbound::InboundEvent for BunqCallback {
+    const PROVIDER: &'static str = NAME;
+
+    fn from_object(map: Map<String, Value>) -> Result<Self, String> {
+        let n = required_object(&map, "", "NotificationUrl")?;
+        let category = Category::from_name(&required_str(n, AT, "category")?);
+        let event_type = required_str(n, AT, "event_type")?;
+        let target_url = optional_str(n, AT, "target_url")?;
+        let object = object(n)?;
+        Ok(BunqCallback { category, event_type, target_url, object, raw: Value::Object(map) })
+    }
 }
 
 /// `NotificationUrl.object`: exactly one member, keyed by the object's type.

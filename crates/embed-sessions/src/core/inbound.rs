@@ -75,6 +75,42 @@ pub fn check_body(
     Ok(())
 }
 
+/// A provider's inbound event type: how it is read from the body's JSON object.
+///
+/// [`parse_event`] bounds and checks the body and parses the JSON before `from_object` sees it;
+/// a provider's `events::parse` is [`parse_event`] with [`DEFAULT_MAX_EVENT_BYTES`].
+pub trait InboundEvent: Sized {
+    /// The provider's name, as its errors carry it.
+    const PROVIDER: &'static str;
+
+    /// Reads the event from the body's top-level object. An error is a message that names the
+    /// member and what is wrong with it, never its value (it may be personal data).
+    fn from_object(map: serde_json::Map<String, serde_json::Value>) -> Result<Self, String>;
+}
+
+/// Parses an inbound body as `E`, refusing it before parsing when it is over `max_bytes` or not
+/// JSON ([`check_body`]); what `E` finds wrong is an [`ErrorKind::InvalidEvent`] with a bounded
+/// excerpt of the body (string values hidden).
+///
+/// ```
+/// use embed_sessions::core::inbound;
+/// use embed_sessions::vlens::events::VlensEvent;
+/// let body = br#"{"Id":"e1","WebhookEvent":"App.Other"}"#;
+/// let event: VlensEvent = inbound::parse_event(&http::HeaderMap::new(), body, 1024)?;
+/// assert_eq!(event.dedupe_key(), "vlens:e1");
+/// assert!(inbound::parse_event::<VlensEvent>(&http::HeaderMap::new(), body, 10).is_err());
+/// # Ok::<(), embed_sessions::Error>(())
+/// ```
+pub fn parse_event<E: InboundEvent>(
+    headers: &http::HeaderMap,
+    body: &[u8],
+    max_bytes: usize,
+) -> Result<E, Error> {
+    check_body(E::PROVIDER, headers, body, max_bytes)?;
+    let map = json_object(E::PROVIDER, body)?;
+    E::from_object(map).map_err(|what| invalid_event(E::PROVIDER, what, body))
+}
+
 /// The body as a JSON object (after [`check_body`]); anything else is an invalid event.
 pub fn json_object(
     provider: &'static str,
@@ -433,15 +469,15 @@ impl MemoryDedupe {
         }
     }
 
-    /// How long a claim holds before another caller may take the event over.
-    pub fn with_claim_ttl(mut self, ttl: Duration) -> Self {
-        self.claim_ttl = ttl;
-        self
-    }
-
     /// The most keys kept (at least 1).
     pub fn with_capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
+        self
+    }
+
+    /// How long a claim holds before another caller may take the event over.
+    pub fn with_claim_ttl(mut self, ttl: Duration) -> Self {
+        self.claim_ttl = ttl;
         self
     }
 

@@ -199,44 +199,43 @@ impl VlensEvent {
 }
 
 /// Parses a webhook body (at most [`DEFAULT_MAX_EVENT_BYTES`]); `headers` are the request's
-/// (its `Content-Length` and `Content-Type` are checked before the body is parsed).
+/// (its `Content-Length` and `Content-Type` are checked before the body is parsed). For another
+/// size limit: [`inbound::parse_event`].
 pub fn parse(headers: &http::HeaderMap, body: &[u8]) -> Result<VlensEvent, Error> {
-    parse_with_limit(headers, body, DEFAULT_MAX_EVENT_BYTES)
+    inbound::parse_event(headers, body, DEFAULT_MAX_EVENT_BYTES)
 }
 
-/// [`parse`] with another size limit.
-pub fn parse_with_limit(
-    headers: &http::HeaderMap,
-    body: &[u8],
-    max_bytes: usize,
-) -> Result<VlensEvent, Error> {
-    inbound::check_body(NAME, headers, body, max_bytes)?;
-    let map = inbound::json_object(NAME, body)?;
-    let bad = |what: String| inbound::invalid_event(NAME, what, body);
-    let id = required_str(&map, "", "Id").map_err(bad)?;
-    let event = required_str(&map, "", "WebhookEvent").map_err(bad)?;
-    let attempt = match map.get("Attempt") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
-        Some(v) => return Err(bad(format!("`Attempt` is a {}, not a count", json_type(v)))),
-    };
-    let created_at = optional_str(&map, "", "CreationTimeUtc").map_err(bad)?;
-    let kind = match event.as_str() {
-        BUSINESS_REQUEST_STATUS_CHANGE => {
-            let data = required_object(&map, "", "Data").map_err(bad)?;
-            VlensEventKind::BusinessRequestStatusChange(StatusChange {
-                request_id: required_str(data, "Data.", "Id").map_err(bad)?,
-                new_status: RequestStatus::from_name(
-                    &required_str(data, "Data.", "NewStatus").map_err(bad)?,
-                ),
-            })
-        }
-        _ => VlensEventKind::Other {
-            event: event.clone(),
-            data: map.get("Data").cloned().unwrap_or(Value::Null),
-        },
-    };
-    Ok(VlensEvent { id, event, attempt, created_at, kind, raw: Value::Object(map) })
+impl inbound::InboundEvent for VlensEvent {
+    const PROVIDER: &'static str = NAME;
+
+    fn from_object(map: serde_json::Map<String, Value>) -> Result<Self, String> {
+        let id = required_str(&map, "", "Id")?;
+        let event = required_str(&map, "", "WebhookEvent")?;
+        let attempt = match map.get("Attempt") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
+            Some(v) => return Err(format!("`Attempt` is a {}, not a count", json_type(v))),
+        };
+        let created_at = optional_str(&map, "", "CreationTimeUtc")?;
+        let kind = match event.as_str() {
+            BUSINESS_REQUEST_STATUS_CHANGE => {
+                let data = required_object(&map, "", "Data")?;
+                VlensEventKind::BusinessRequestStatusChange(StatusChange {
+                    request_id: required_str(data, "Data.", "Id")?,
+                    new_status: RequestStatus::from_name(&required_str(
+                        data,
+                        "Data.",
+                        "NewStatus",
+                    )?),
+                })
+            }
+            _ => VlensEventKind::Other {
+                event: event.clone(),
+                data: map.get("Data").cloned().unwrap_or(Value::Null),
+            },
+        };
+        Ok(VlensEvent { id, event, attempt, created_at, kind, raw: Value::Object(map) })
+    }
 }
 
 /// The status a business request has now, read from the API, in the webhook's form: a
