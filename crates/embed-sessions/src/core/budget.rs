@@ -168,7 +168,7 @@ pub(crate) async fn acquire(
 mod tests {
     use super::*;
 
-    const VLENS_LIKE: &[Limit] =
+    const PER_SECOND_AND_MINUTE: &[Limit] =
         &[Limit::new(10, Duration::from_secs(1)), Limit::new(60, Duration::from_secs(60))];
 
     #[tokio::test(start_paused = true)]
@@ -177,7 +177,7 @@ mod tests {
         let started = Instant::now();
         let mut sent = Vec::new();
         for _ in 0..70 {
-            acquire(&budgets, "k", VLENS_LIKE, Duration::from_secs(120)).await.unwrap();
+            acquire(&budgets, "k", PER_SECOND_AND_MINUTE, Duration::from_secs(120)).await.unwrap();
             sent.push(Instant::now() - started);
         }
         for (i, t) in sent.iter().enumerate() {
@@ -188,7 +188,7 @@ mod tests {
         assert!(sent[59] < Duration::from_secs(6), "{:?}", sent[59]);
         assert!(sent[60] >= Duration::from_secs(60), "{:?}", sent[60]);
         // Another key has its own budget.
-        assert_eq!(budgets.take_now("other", VLENS_LIKE), None);
+        assert_eq!(budgets.take_now("other", PER_SECOND_AND_MINUTE), None);
     }
 
     #[tokio::test(start_paused = true)]

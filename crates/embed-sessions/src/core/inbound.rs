@@ -20,15 +20,15 @@ use super::error::{Error, ErrorKind};
 use super::secret::Secret;
 
 /// The largest inbound body accepted by default: 64 KiB. The documented events are a few
-/// hundred bytes; a bunq callback carries one object.
+/// hundred bytes, or one object of the provider's API.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 64 * 1024;
 
 /// How long a claimed event stays "being handled" before another replica may take it over
 /// (the claimer died): 5 minutes.
 pub const DEFAULT_CLAIM_TTL: Duration = Duration::from_secs(300);
 
-/// How long a handled event id is remembered by default: 24 hours (bunq redelivers for 5
-/// minutes; Vlens's schedule is undocumented).
+/// How long a handled event id is remembered by default: 24 hours, far longer than any
+/// documented redelivery schedule (the providers' own figures are in their `events` modules).
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 /// An [`ErrorKind::InvalidEvent`] error for `provider`: `message` says what is wrong, with a
@@ -93,12 +93,21 @@ pub trait InboundEvent: Sized {
 /// excerpt of the body (string values hidden).
 ///
 /// ```
-/// use embed_sessions::core::inbound;
-/// use embed_sessions::vlens::events::VlensEvent;
-/// let body = br#"{"Id":"e1","WebhookEvent":"App.Other"}"#;
-/// let event: VlensEvent = inbound::parse_event(&http::HeaderMap::new(), body, 1024)?;
-/// assert_eq!(event.dedupe_key(), "vlens:e1");
-/// assert!(inbound::parse_event::<VlensEvent>(&http::HeaderMap::new(), body, 10).is_err());
+/// use embed_sessions::core::inbound::{self, InboundEvent};
+/// use serde_json::{Map, Value};
+/// struct Ping { id: String }
+/// impl InboundEvent for Ping {
+///     const PROVIDER: &'static str = "example";
+///     fn from_object(map: Map<String, Value>) -> Result<Self, String> {
+///         Ok(Ping { id: inbound::required_str(&map, "", "Id")? })
+///     }
+/// }
+/// let headers = http::HeaderMap::new();
+/// let ping: Ping = inbound::parse_event(&headers, br#"{"Id":"e1"}"#, 1024)?;
+/// assert_eq!(ping.id, "e1");
+/// let missing = inbound::parse_event::<Ping>(&headers, br#"{}"#, 1024).err().unwrap();
+/// assert!(missing.to_string().contains("`Id` is missing"), "{missing}");
+/// assert!(inbound::parse_event::<Ping>(&headers, br#"{"Id":"e1"}"#, 5).is_err()); // too long
 /// # Ok::<(), embed_sessions::Error>(())
 /// ```
 pub fn parse_event<E: InboundEvent>(
@@ -305,7 +314,7 @@ impl SourceAllowlist {
     }
 }
 
-/// An unguessable token for a subscribed webhook URL (`https://you/webhooks/vlens/<token>`),
+/// An unguessable token for a subscribed webhook URL (`https://you/webhooks/<provider>/<token>`),
 /// for providers that sign nothing: a request without it is refused. Compared in constant
 /// time; never printed.
 #[derive(Clone, Debug)]

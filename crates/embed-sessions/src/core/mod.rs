@@ -24,7 +24,7 @@ macro_rules! setters {
 
 pub mod budget;
 pub(crate) mod config;
-#[cfg(any(feature = "bunq", feature = "redis"))]
+#[cfg(feature = "digest")]
 pub(crate) mod digest;
 pub(crate) mod error;
 pub mod inbound;

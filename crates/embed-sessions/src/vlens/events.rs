@@ -1,7 +1,8 @@
 //! Vlens webhooks: `App.BusinessRequestStatusChange`, parsed strictly and confirmed through
 //! the API.
 //!
-//! Vlens documents no signature on webhook requests (<https://docs.vlenseg.com/webhooks>), so:
+//! Vlens documents no signature on webhook requests (<https://docs.vlenseg.com/webhooks>) and no
+//! redelivery schedule (handled ids are kept 24 hours by default), so:
 //! subscribe a URL that holds an unguessable [`UrlToken`](crate::core::inbound::UrlToken) and
 //! check it, [`parse`] the body, drop redeliveries by [`VlensEvent::dedupe_key`], and act on
 //! [`VlensClient::confirm_event`](super::VlensClient::confirm_event) (the business request
