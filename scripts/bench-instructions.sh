@@ -11,22 +11,9 @@
 #        LOW=500 HIGH=1500 scripts/bench-instructions.sh vlens_auth_session
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LOW=${LOW:-500}
-HIGH=${HIGH:-1500}
 REPS=${REPS:-3}
-groups=("$@")
-[ ${#groups[@]} -gt 0 ] || groups=(vrplatform_embed_session vlens_auth_session)
-command -v valgrind > /dev/null || { echo "valgrind is required (apt-get install -y valgrind)" >&2; exit 1; }
-
-bin=$(cargo bench -p embed-sessions --locked --bench facade --no-run --message-format=json 2> /dev/null |
-  python3 -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "facade" and m.get("executable"):
-        print(m["executable"])')
-[ -n "$bin" ] || { echo "could not build the facade bench" >&2; exit 1; }
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+# shellcheck source=scripts/facade-bench-lib.sh
+. scripts/facade-bench-lib.sh
 
 total() { # group contender calls -> instructions
   (cd crates/embed-sessions &&

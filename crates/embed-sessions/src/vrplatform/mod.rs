@@ -44,7 +44,6 @@ mod cache;
 mod shared;
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -244,9 +243,12 @@ type RawResult<T> = Result<ResponseValue<T>, progenitor_client::Error<types::Err
 /// context required", a 500) reaches us as `UnexpectedResponse`. When its body is a VRPlatform
 /// `{code, message}` body, it becomes a typed error response, so its message is kept; anything
 /// else (HTML, truncated JSON) is handed back unchanged for the core to report with an excerpt.
-async fn decode_undeclared<T>(sent: impl Future<Output = RawResult<T>>) -> RawResult<T> {
+///
+/// It takes the generated call's result, not its future: an `async fn` keeps a future passed
+/// to it twice in its own state (rust-lang/rust#62958), and the generated future is large.
+async fn decode_undeclared<T>(sent: RawResult<T>) -> RawResult<T> {
     use progenitor_client::Error as P;
-    let resp = match sent.await {
+    let resp = match sent {
         Err(P::UnexpectedResponse(resp)) if resp.status().as_u16() >= 400 => resp,
         other => return other,
     };
@@ -352,7 +354,7 @@ impl VrPlatformClient {
                         // Sent only when asked: otherwise unknown users get the explicit 401.
                         req = req.auto_provision(true);
                     }
-                    decode_undeclared(req.send())
+                    async move { decode_undeclared(req.send().await).await }
                 },
                 api_error,
                 |out| VrPlatformSession::try_from(out.into_inner()),
@@ -419,12 +421,11 @@ impl VrPlatformClient {
                 Call::new(GET_TEAM),
                 |c| {
                     let req = c.get_team().id(id);
-                    decode_undeclared(match &auth {
-                        TeamAuth::ApiKey(key) => req.x_api_key(*key).send(),
-                        TeamAuth::Bearer(token) => {
-                            req.authorization(format!("Bearer {token}")).send()
-                        }
-                    })
+                    let req = match &auth {
+                        TeamAuth::ApiKey(key) => req.x_api_key(*key),
+                        TeamAuth::Bearer(token) => req.authorization(format!("Bearer {token}")),
+                    };
+                    async move { decode_undeclared(req.send().await).await }
                 },
                 api_error,
                 |out| Ok(out.into_inner()),
