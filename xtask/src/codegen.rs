@@ -147,7 +147,11 @@ fn format_tokens(spec: &str, tokens: proc_macro2::TokenStream) -> Result<String,
     Ok(prettyplease::unparse(&parse_tokens(spec, tokens)?))
 }
 
-/// The generated client without progenitor's `api-version` header (see [`crate::postprocess`]).
+/// One of [`crate::postprocess`]'s rewrites: how many places it changed.
+type Rewrite = fn(&mut syn::File) -> usize;
+
+/// The generated client with progenitor's output rewritten (see [`crate::postprocess`]): no
+/// `api-version` header, requests started by the hooks.
 fn client_source(
     spec: &str,
     api: &openapiv3::OpenAPI,
@@ -155,12 +159,18 @@ fn client_source(
 ) -> Result<String, CodegenError> {
     let mut file = parse_tokens(spec, tokens)?;
     let operations = api.operations().count();
-    let removed = crate::postprocess::drop_api_version(&mut file);
-    if removed != operations {
-        return Err(CodegenError::Generate(format!(
-            "{spec}: {removed} `api-version` header statements removed for {operations} \
-             operations: progenitor's output changed; update xtask/src/postprocess.rs"
-        )));
+    let rewrites: [(&str, Rewrite); 2] = [
+        ("`api-version` header statements removed", crate::postprocess::drop_api_version),
+        ("requests routed through the hooks", crate::postprocess::route_through_hooks),
+    ];
+    for (what, rewrite) in rewrites {
+        let done = rewrite(&mut file);
+        if done != operations {
+            return Err(CodegenError::Generate(format!(
+                "{spec}: {done} {what} for {operations} operations: progenitor's output \
+                 changed; update xtask/src/postprocess.rs"
+            )));
+        }
     }
     Ok(prettyplease::unparse(&file))
 }

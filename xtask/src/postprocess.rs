@@ -1,41 +1,70 @@
 //! Rewrites of progenitor's output that no generation setting offers, applied by
-//! `cargo xtask codegen` (the only writer of the generated files) before formatting.
+//! `cargo xtask codegen` (the only writer of the generated files) before formatting. Each
+//! counts what it rewrote, and codegen fails unless that is one per operation: should a
+//! progenitor upgrade emit something else, the rewrite fails loudly instead of silently
+//! leaving an operation as progenitor wrote it.
 //!
-//! One today: progenitor 0.15.1 adds `api-version: <info.version>` to every request
-//! (`header_map.append(HeaderName::from_static("api-version"), ...)`), with no setting to turn
-//! it off. None of the providers defines that header, so the generated clients do not send it.
-//! Should a progenitor upgrade stop emitting the statement for some operation (or spell it
-//! differently), codegen fails instead of silently keeping the header there.
+//! - [`drop_api_version`]: progenitor 0.15.1 adds `api-version: <info.version>` to every
+//!   request (`header_map.append(HeaderName::from_static("api-version"), ...)`), with no
+//!   setting to turn it off. None of the providers defines that header, so the generated
+//!   clients do not send it.
+//! - [`route_through_hooks`]: each operation starts its request with
+//!   `client.client.<method>(url)`, a URL string that reqwest parses whole on every request.
+//!   It becomes `client.inner.request(&client.client, Method::<METHOD>, &client.baseurl, url)`
+//!   (`embed_sessions_hooks::Hooks::request`), which builds the same URL from the base URL
+//!   parsed once.
 
 use quote::ToTokens;
 
 /// Removes progenitor's `api-version` header statement from every generated function of the
 /// client `file`; returns how many were removed (one per operation is expected).
 pub fn drop_api_version(file: &mut syn::File) -> usize {
-    file.items.iter_mut().map(strip_item).sum()
+    each_fn_block(&mut file.items, &mut |block| {
+        let before = block.stmts.len();
+        block.stmts.retain(|s| !is_api_version_append(s));
+        before - block.stmts.len()
+    })
 }
 
-fn strip_item(item: &mut syn::Item) -> usize {
-    match item {
-        syn::Item::Mod(m) => {
-            m.content.as_mut().map_or(0, |(_, items)| items.iter_mut().map(strip_item).sum())
-        }
-        syn::Item::Impl(imp) => imp
-            .items
+/// Makes every generated operation start its request with `Hooks::request`; returns how many
+/// were rewritten (one per operation is expected).
+pub fn route_through_hooks(file: &mut syn::File) -> usize {
+    each_fn_block(&mut file.items, &mut |block| {
+        block
+            .stmts
             .iter_mut()
-            .map(|i| match i {
-                syn::ImplItem::Fn(f) => strip_block(&mut f.block),
+            .map(|stmt| match stmt {
+                syn::Stmt::Local(syn::Local { init: Some(init), .. }) => {
+                    route_chain(&mut init.expr)
+                }
                 _ => 0,
             })
-            .sum(),
-        _ => 0,
-    }
+            .sum()
+    })
 }
 
-fn strip_block(block: &mut syn::Block) -> usize {
-    let before = block.stmts.len();
-    block.stmts.retain(|s| !is_api_version_append(s));
-    before - block.stmts.len()
+/// Runs `f` on the body of every function in an `impl` of `items` (modules included) and sums
+/// what it returns.
+fn each_fn_block(items: &mut [syn::Item], f: &mut impl FnMut(&mut syn::Block) -> usize) -> usize {
+    let mut n = 0;
+    for item in items {
+        match item {
+            syn::Item::Mod(m) => {
+                if let Some((_, items)) = m.content.as_mut() {
+                    n += each_fn_block(items, f);
+                }
+            }
+            syn::Item::Impl(imp) => {
+                for i in &mut imp.items {
+                    if let syn::ImplItem::Fn(func) = i {
+                        n += f(&mut func.block);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    n
 }
 
 /// `<map>.append(<...>::HeaderName::from_static("api-version"), <value>);`
@@ -45,11 +74,54 @@ fn is_api_version_append(stmt: &syn::Stmt) -> bool {
     };
     call.method == "append"
         && call.args.len() == 2
-        && call.args[0]
-            .to_token_stream()
-            .to_string()
-            .replace(' ', "")
-            .ends_with("HeaderName::from_static(\"api-version\")")
+        && tokens(&call.args[0]).ends_with("HeaderName::from_static(\"api-version\")")
+}
+
+/// Follows a builder chain (`a.b(..).c(..)?`) down to `client.client.<method>(url)` and
+/// rewrites that call; 1 if it did.
+fn route_chain(expr: &mut syn::Expr) -> usize {
+    match expr {
+        syn::Expr::Try(t) => route_chain(&mut t.expr),
+        syn::Expr::MethodCall(call) => {
+            let method = call.method.to_string();
+            let verb = HTTP_METHODS.iter().find(|(name, _)| *name == method);
+            match verb {
+                Some((_, verb))
+                    if tokens(&call.receiver) == "client.client"
+                        && call.args.len() == 1
+                        && tokens(&call.args[0]) == "url" =>
+                {
+                    let verb = syn::Ident::new(verb, proc_macro2::Span::call_site());
+                    *expr = syn::parse_quote! {
+                        client.inner.request(
+                            &client.client,
+                            ::reqwest::Method::#verb,
+                            &client.baseurl,
+                            url,
+                        )
+                    };
+                    1
+                }
+                _ => route_chain(&mut call.receiver),
+            }
+        }
+        _ => 0,
+    }
+}
+
+/// reqwest's per-method shorthands and the `Method` constant each stands for.
+const HTTP_METHODS: &[(&str, &str)] = &[
+    ("get", "GET"),
+    ("post", "POST"),
+    ("put", "PUT"),
+    ("patch", "PATCH"),
+    ("delete", "DELETE"),
+    ("head", "HEAD"),
+];
+
+/// An expression's tokens without spaces.
+fn tokens(e: &syn::Expr) -> String {
+    e.to_token_stream().to_string().replace(' ', "")
 }
 
 #[cfg(test)]
@@ -83,5 +155,34 @@ mod tests {
     fn nothing_else_is_counted() {
         let mut f = file("mod builder { impl Op { pub async fn send(self) { let x = 1; } } }");
         assert_eq!(drop_api_version(&mut f), 0);
+        assert_eq!(route_through_hooks(&mut f), 0);
+    }
+
+    #[test]
+    fn the_request_starts_in_the_hooks() {
+        let mut f = file(
+            r#"mod builder { impl Op { pub async fn send(self) {
+                let url = format!("{}/teams/{}", client.baseurl, encode_path(&id.to_string()));
+                let mut request = client
+                    .client
+                    .delete(url)
+                    .header(ACCEPT, HeaderValue::from_static("application/json"))
+                    .build()?;
+                let other = client.client.get(other_url);
+                let rb = client.client.post(url).build()?;
+            } } }"#,
+        );
+        assert_eq!(route_through_hooks(&mut f), 2);
+        let out = prettyplease::unparse(&f);
+        let squashed = out.split_whitespace().collect::<String>();
+        assert!(
+            squashed.contains(
+                "client.inner.request(&client.client,::reqwest::Method::DELETE,&client.baseurl,url).header("
+            ),
+            "{out}"
+        );
+        assert!(squashed.contains("::reqwest::Method::POST,"), "{out}");
+        // Only the operation's own request, with the URL it built.
+        assert!(squashed.contains("client.client.get(other_url)"), "{out}");
     }
 }

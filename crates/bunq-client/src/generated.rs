@@ -6078,8 +6078,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -6335,8 +6335,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -6592,8 +6592,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -6832,8 +6832,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .delete(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::DELETE, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -7092,8 +7092,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -7333,8 +7333,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -7609,8 +7609,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .put(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::PUT, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -7895,8 +7895,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -8174,8 +8174,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -8460,8 +8460,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -8739,8 +8739,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -9009,8 +9009,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -9281,8 +9281,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -9553,8 +9553,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),

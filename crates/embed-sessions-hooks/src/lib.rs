@@ -7,6 +7,10 @@
 //! timeouts, tracing, a provider's request signing and response checks) in here; a raw client
 //! built with `Hooks::default()` sends requests with plain `reqwest`.
 //!
+//! The generated operations also start their requests here ([`Hooks::request`], wired in by
+//! the same xtask step): the base URL is parsed once per client instead of the whole URL on
+//! every request.
+//!
 //! ```
 //! let hooks = embed_sessions_hooks::Hooks::default();
 //! assert!(!hooks.has_transport());
@@ -15,7 +19,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A boxed, sendable future returning a `reqwest` response.
 pub type ResponseFuture<'a> =
@@ -37,12 +41,69 @@ pub trait Transport: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub struct Hooks {
     transport: Option<Arc<dyn Transport>>,
+    /// The client's base URL as given and parsed, once (see [`Hooks::request`]); `None` inside
+    /// when it cannot be used as a prefix.
+    base: OnceLock<Option<(Box<str>, reqwest::Url)>>,
 }
 
 impl Hooks {
     /// Hooks that route every request through `transport`.
     pub fn new(transport: Arc<dyn Transport>) -> Self {
-        Self { transport: Some(transport) }
+        Self { transport: Some(transport), base: OnceLock::new() }
+    }
+
+    /// Starts a generated operation's request for `url`, which is `baseurl` (the generated
+    /// client's) followed by the operation's path: `client.request(method, url)`, with the
+    /// URL built from the base URL parsed once instead of parsed whole (reqwest's
+    /// `Url::parse` is several thousand instructions per request).
+    ///
+    /// The result is the very URL `Url::parse(&url)` gives: the cheap one is used only when
+    /// its text is `url` exactly, and a URL's text parses back to the same URL. Anything
+    /// else (a path that parsing would normalise, a base URL with a query) takes the plain
+    /// route.
+    ///
+    /// ```
+    /// let hooks = embed_sessions_hooks::Hooks::default();
+    /// let http = reqwest::Client::new();
+    /// let base = "http://127.0.0.1:8080/v1";
+    /// let req = hooks
+    ///     .request(&http, reqwest::Method::GET, base, format!("{base}/teams/42"))
+    ///     .build()?;
+    /// assert_eq!(req.url().as_str(), "http://127.0.0.1:8080/v1/teams/42");
+    /// # Ok::<(), reqwest::Error>(())
+    /// ```
+    pub fn request(
+        &self,
+        client: &reqwest::Client,
+        method: reqwest::Method,
+        baseurl: &str,
+        url: String,
+    ) -> reqwest::RequestBuilder {
+        match self.join(baseurl, &url) {
+            Some(joined) => client.request(method, joined),
+            None => client.request(method, url),
+        }
+    }
+
+    /// `url` (`baseurl` then a path) from the parsed base URL, if that gives exactly `url`.
+    fn join(&self, baseurl: &str, url: &str) -> Option<reqwest::Url> {
+        let (given, base) = self.base.get_or_init(|| parse_base(baseurl)).as_ref()?;
+        // A clone of these hooks may serve a client with another base URL.
+        if **given != *baseurl {
+            return None;
+        }
+        let rest = url.strip_prefix(baseurl)?;
+        if !rest.starts_with('/') {
+            return None;
+        }
+        let mut joined = base.clone();
+        let stem = base.path().trim_end_matches('/');
+        if stem.is_empty() {
+            joined.set_path(rest);
+        } else {
+            joined.set_path(&format!("{stem}{rest}"));
+        }
+        (joined.as_str() == url).then_some(joined)
     }
 
     /// Whether a transport is plugged in (else requests go straight to `reqwest`).
@@ -64,8 +125,92 @@ impl Hooks {
     }
 }
 
+/// `baseurl` parsed, when it can be a prefix: it has a host, no query or fragment, and is its
+/// own parsed text (but for a root path's `/`).
+fn parse_base(baseurl: &str) -> Option<(Box<str>, reqwest::Url)> {
+    let url = reqwest::Url::parse(baseurl).ok()?;
+    let text = url.as_str();
+    let same = text == baseurl || text.strip_suffix('/') == Some(baseurl);
+    (same && url.has_host() && url.query().is_none() && url.fragment().is_none())
+        .then(|| (baseurl.into(), url))
+}
+
 impl fmt::Debug for Hooks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hooks").field("transport", &self.transport.is_some()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const BASES: &[&str] = &[
+        "http://127.0.0.1:8080",
+        "https://api.edge.example.app",
+        "https://api.example.com/v1",
+        "https://api.example.com/v1/",
+        "http://[::1]:9000/a/b",
+        "HTTPS://Example.COM",
+        "https://api.example.com?x=1",
+        "https://api.example.com#frag",
+        "https://user:pw@api.example.com:443/",
+        "not a url",
+    ];
+
+    /// What `Hooks::request` builds, beside what reqwest builds from the whole string.
+    fn both(
+        hooks: &Hooks,
+        base: &str,
+        url: String,
+    ) -> (Option<reqwest::Url>, Option<reqwest::Url>) {
+        let http = reqwest::Client::new();
+        let ours = hooks.request(&http, reqwest::Method::GET, base, url.clone()).build();
+        let plain = http.get(url).build();
+        (ours.ok().map(|r| r.url().clone()), plain.ok().map(|r| r.url().clone()))
+    }
+
+    #[test]
+    fn an_operation_path_on_a_plain_base_takes_the_cheap_route() {
+        let hooks = Hooks::default();
+        for (base, path) in [
+            ("http://127.0.0.1:8080", "/auth/embed/session"),
+            ("https://api.example.com/v1", "/teams/4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a"),
+            ("https://api.example.com", "/user/1/monetary-account/2/notification-filter-url"),
+        ] {
+            let hooks = hooks.clone();
+            let url = format!("{base}{path}");
+            let joined = hooks.join(base, &url).unwrap_or_else(|| panic!("{url}: not joined"));
+            assert_eq!(joined, reqwest::Url::parse(&url).unwrap());
+        }
+    }
+
+    #[test]
+    fn what_parsing_would_change_takes_the_plain_route() {
+        let hooks = Hooks::default();
+        let base = "https://api.example.com";
+        for path in ["/a/../b", "/a/./b", "/a b", "/a?b", "/a#b", "/é", "/a\\b"] {
+            let url = format!("{base}{path}");
+            assert!(hooks.join(base, &url).is_none(), "{url}");
+            let (ours, plain) = both(&hooks, base, url);
+            assert_eq!(ours, plain, "{path}");
+        }
+        assert!(hooks.join(base, "https://other.example.com/a").is_none());
+        // These hooks now hold `base`; a client with another base URL is not served from it.
+        let other = "https://other.example.com";
+        assert!(hooks.join(other, &format!("{other}/a")).is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn the_url_is_the_one_parsing_gives(
+            base in proptest::sample::select(BASES),
+            path in "/[a-zA-Z0-9./%?#@:;=&+~_ \\\\é-]{0,24}",
+        ) {
+            let hooks = Hooks::default();
+            let (ours, plain) = both(&hooks, base, format!("{base}{path}"));
+            prop_assert_eq!(ours, plain);
+        }
     }
 }

@@ -3294,8 +3294,8 @@ pub mod builder {
             header_map.append("ApiKey", api_key.to_string().try_into()?);
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -3412,8 +3412,8 @@ pub mod builder {
             header_map.append("Authorization", authorization.to_string().try_into()?);
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -3525,8 +3525,8 @@ pub mod builder {
             header_map.append("TenancyName", tenancy_name.to_string().try_into()?);
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -3626,8 +3626,8 @@ pub mod builder {
             header_map.append("ApiKey", api_key.to_string().try_into()?);
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -3745,8 +3745,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -3857,8 +3857,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),

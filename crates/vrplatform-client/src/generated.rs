@@ -1883,8 +1883,8 @@ pub mod builder {
             header_map.append("x-api-key", x_api_key.to_string().try_into()?);
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .post(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -1998,8 +1998,8 @@ pub mod builder {
             }
             #[allow(unused_mut)]
             let mut request = client
-                .client
-                .get(url)
+                .inner
+                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
