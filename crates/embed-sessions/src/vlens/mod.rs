@@ -473,7 +473,8 @@ struct ValidUser {
 }
 
 impl UserSpec {
-    fn validate(&self) -> Result<ValidUser, Error> {
+    /// Checks the user and hands its parts on (moved, not copied).
+    fn validate(self) -> Result<ValidUser, Error> {
         match (&self.phone, &self.email) {
             (Some(_), Some(_)) => {
                 return Err(Error::invalid_input(
@@ -508,17 +509,12 @@ impl UserSpec {
             None
         } else {
             Some(types::SessionPermissions {
-                allowed_contract_type_ids: self.contract_types.clone(),
+                allowed_contract_type_ids: self.contract_types,
                 digital_identity_only: self.digital_identity_only,
                 minimal_signature_flow: self.minimal_signature_flow,
             })
         };
-        Ok(ValidUser {
-            phone: self.phone.clone(),
-            email: self.email.clone(),
-            permissions,
-            user_public_key,
-        })
+        Ok(ValidUser { phone: self.phone, email: self.email, permissions, user_public_key })
     }
 }
 
@@ -603,6 +599,21 @@ impl AuthSessionBuilder<'_> {
     }
 }
 
+/// Checks the pre-filled field keys of an invitation.
+fn validate_fields(fields: &BTreeMap<String, BTreeMap<String, String>>) -> Result<(), Error> {
+    for (type_id, values) in fields {
+        for key in values.keys() {
+            if key.trim().is_empty() || key.chars().any(char::is_control) {
+                return Err(Error::invalid_input(
+                    "field",
+                    format!("field keys of contract type {type_id} must be non-empty text"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Builds a `CreateInvitation` request. See [`VlensClient::invitation`].
 #[must_use = "call `send` to create the invitation"]
 pub struct InvitationBuilder<'a> {
@@ -648,25 +659,11 @@ impl InvitationBuilder<'_> {
         Ok(self)
     }
 
-    fn validate_fields(&self) -> Result<(), Error> {
-        for (type_id, values) in &self.fields {
-            for key in values.keys() {
-                if key.trim().is_empty() || key.chars().any(char::is_control) {
-                    return Err(Error::invalid_input(
-                        "field",
-                        format!("field keys of contract type {type_id} must be non-empty text"),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Validates the input (nothing is sent when it is invalid), obtains an admin token, and
     /// creates the invitation. A 401 renews the admin token once and repeats the call once.
     pub async fn send(self) -> Result<VlensSession, Error> {
         let user = self.user.validate()?;
-        self.validate_fields()?;
+        validate_fields(&self.fields)?;
         let client = self.client;
         let key = client.core.api_key_header()?;
         let request_fields = (!self.fields.is_empty()).then(|| {

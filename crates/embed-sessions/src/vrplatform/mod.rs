@@ -43,6 +43,7 @@ mod cache;
 #[cfg(feature = "redis")]
 mod shared;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -341,15 +342,16 @@ impl VrPlatformClient {
         auto_provision: bool,
     ) -> Result<VrPlatformSession, Error> {
         let key = self.core.api_key_header()?;
-        let body = types::EmbedSessionRequest {
-            sub: sub.parse().map_err(|_| Error::invalid_input("sub", "must not be empty"))?,
-            tenant_id,
-        };
         self.core
             .call(
                 Call::new(CREATE_EMBED_SESSION),
                 |c| {
-                    let mut req = c.create_embed_session().x_api_key(key).body(body.clone());
+                    // The body is built per attempt from the borrowed input (no copy kept for
+                    // a retry). `sub` was checked non-empty, all the spec asks of it.
+                    let mut req = c
+                        .create_embed_session()
+                        .x_api_key(key)
+                        .body_map(|b| b.sub(sub).tenant_id(tenant_id));
                     if auto_provision {
                         // Sent only when asked: otherwise unknown users get the explicit 401.
                         req = req.auto_provision(true);
@@ -448,23 +450,24 @@ enum TeamAuth<'t> {
 #[must_use = "call `send` to issue the session"]
 pub struct EmbedSessionBuilder<'a> {
     client: &'a VrPlatformClient,
-    sub: Option<String>,
-    tenant_id: Option<String>,
+    sub: Option<Cow<'a, str>>,
+    tenant_id: Option<Cow<'a, str>>,
     auto_provision: bool,
 }
 
-impl EmbedSessionBuilder<'_> {
-    /// Your stable external id of the user (`sub`, for example `hostaway-user-123`).
+impl<'a> EmbedSessionBuilder<'a> {
+    /// Your stable external id of the user (`sub`, for example `hostaway-user-123`): a `&str`
+    /// (borrowed, not copied) or a `String`.
     // Named after the API field, not `std::ops::Sub`.
     #[allow(clippy::should_implement_trait)]
-    pub fn sub(mut self, sub: impl Into<String>) -> Self {
+    pub fn sub(mut self, sub: impl Into<Cow<'a, str>>) -> Self {
         self.sub = Some(sub.into());
         self
     }
 
     /// The managed team the iframe opens into (`tenantId`, a UUID such as
-    /// `4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a`).
-    pub fn tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
+    /// `4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a`): a `&str` or a `String`.
+    pub fn tenant_id(mut self, tenant_id: impl Into<Cow<'a, str>>) -> Self {
         self.tenant_id = Some(tenant_id.into());
         self
     }
