@@ -172,6 +172,14 @@ fn client_source(
             )));
         }
     }
+    let (decoded, left) = crate::postprocess::decode_through_hooks(&mut file);
+    if left > 0 || (decoded == 0 && operations > 0) {
+        return Err(CodegenError::Generate(format!(
+            "{spec}: {decoded} `ResponseValue::from_response` calls routed through the hooks, \
+             {left} left as progenitor wrote them: progenitor's output changed; update \
+             xtask/src/postprocess.rs"
+        )));
+    }
     Ok(prettyplease::unparse(&file))
 }
 

@@ -13,6 +13,10 @@
 //!   It becomes `client.inner.request(&client.client, Method::<METHOD>, &client.baseurl, url)`
 //!   (`embed_sessions_hooks::Hooks::request`), which builds the same URL from the base URL
 //!   parsed once.
+//! - [`decode_through_hooks`]: each typed answer is decoded with
+//!   `ResponseValue::from_response(response)`, which clones the response's headers; it becomes
+//!   `::embed_sessions_hooks::from_response(response)`, which moves them (same value, same
+//!   errors). Every call is rewritten: codegen fails if one is left.
 
 use quote::ToTokens;
 
@@ -41,6 +45,34 @@ pub fn route_through_hooks(file: &mut syn::File) -> usize {
             })
             .sum()
     })
+}
+
+/// Makes every typed answer decode through `embed_sessions_hooks::from_response`; returns how
+/// many calls were rewritten and how many `ResponseValue::from_response` calls are left
+/// (expected: none).
+pub fn decode_through_hooks(file: &mut syn::File) -> (usize, usize) {
+    struct Decode {
+        rewritten: usize,
+        left: usize,
+    }
+    impl syn::visit_mut::VisitMut for Decode {
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            syn::visit_mut::visit_expr_mut(self, expr);
+            let syn::Expr::Call(call) = expr else { return };
+            if !tokens(&call.func).ends_with("ResponseValue::from_response") {
+                return;
+            }
+            if call.args.len() == 1 && tokens(&call.args[0]) == "response" {
+                *expr = syn::parse_quote! { ::embed_sessions_hooks::from_response(response) };
+                self.rewritten += 1;
+            } else {
+                self.left += 1;
+            }
+        }
+    }
+    let mut visit = Decode { rewritten: 0, left: 0 };
+    syn::visit_mut::VisitMut::visit_file_mut(&mut visit, file);
+    (visit.rewritten, visit.left)
 }
 
 /// Runs `f` on the body of every function in an `impl` of `items` (modules included) and sums
@@ -149,6 +181,33 @@ mod tests {
         let out = prettyplease::unparse(&f);
         assert!(!out.contains("api-version"), "{out}");
         assert!(out.contains("x-api-key") && out.contains("x-other"), "{out}");
+    }
+
+    #[test]
+    fn typed_answers_decode_in_the_hooks() {
+        let mut f = file(
+            r#"mod builder { impl Op { pub async fn send(self) {
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    401u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                    204u16 => Ok(ResponseValue::empty(response)),
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            } } }"#,
+        );
+        assert_eq!(decode_through_hooks(&mut f), (2, 0));
+        let out = prettyplease::unparse(&f).split_whitespace().collect::<String>();
+        assert!(!out.contains("ResponseValue::from_response"), "{out}");
+        assert!(
+            out.contains(
+                "Error::ErrorResponse(::embed_sessions_hooks::from_response(response).await?,)"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("ResponseValue::empty(response)"), "{out}");
+        // A call this rewrite does not know is counted as left, for codegen to refuse.
+        let mut f = file("fn f() { ResponseValue::from_response(other, 1); }");
+        assert_eq!(decode_through_hooks(&mut f), (0, 1));
     }
 
     #[test]

@@ -7,9 +7,10 @@
 //! timeouts, tracing, a provider's request signing and response checks) in here; a raw client
 //! built with `Hooks::default()` sends requests with plain `reqwest`.
 //!
-//! The generated operations also start their requests here ([`Hooks::request`], wired in by
-//! the same xtask step): the base URL is parsed once per client instead of the whole URL on
-//! every request.
+//! The generated operations also start their requests here ([`Hooks::request`]) and decode
+//! their typed answers here ([`from_response`]), both wired in by the same xtask step: the base
+//! URL is parsed once per client instead of the whole URL on every request, and an answer's
+//! headers are moved into its `ResponseValue` instead of copied.
 //!
 //! ```
 //! let hooks = embed_sessions_hooks::Hooks::default();
@@ -125,6 +126,37 @@ impl Hooks {
     }
 }
 
+/// A typed answer: progenitor's `ResponseValue::from_response`, with the response's headers
+/// moved into the value instead of cloned (the response is consumed anyway). Same errors: the
+/// body could not be read (`ResponseBodyError`), or is not the JSON of `T`
+/// (`InvalidResponsePayload`, with the body).
+///
+/// ```
+/// # async fn demo() {
+/// let answer = http::Response::builder()
+///     .header("content-type", "application/json")
+///     .body(r#"{"id":7}"#)
+///     .unwrap();
+/// let value: progenitor_client::ResponseValue<serde_json::Value> =
+///     embed_sessions_hooks::from_response::<_, ()>(reqwest::Response::from(answer)).await.unwrap();
+/// assert_eq!(value.status(), 200);
+/// assert_eq!(value.headers()["content-type"], "application/json");
+/// assert_eq!(value.into_inner()["id"], 7);
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo());
+/// ```
+pub async fn from_response<T: serde::de::DeserializeOwned, E>(
+    mut response: reqwest::Response,
+) -> Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>> {
+    use progenitor_client::Error;
+    let status = response.status();
+    let headers = std::mem::take(response.headers_mut());
+    let full = response.bytes().await.map_err(Error::ResponseBodyError)?;
+    let inner =
+        serde_json::from_slice(&full).map_err(|e| Error::InvalidResponsePayload(full, e))?;
+    Ok(progenitor_client::ResponseValue::new(inner, status, headers))
+}
+
 /// `baseurl` parsed, when it can be a prefix: it has a host, no query or fragment, and is its
 /// own parsed text (but for a root path's `/`).
 fn parse_base(baseurl: &str) -> Option<(Box<str>, reqwest::Url)> {
@@ -200,6 +232,39 @@ mod tests {
         // These hooks now hold `base`; a client with another base URL is not served from it.
         let other = "https://other.example.com";
         assert!(hooks.join(other, &format!("{other}/a")).is_none());
+    }
+
+    fn answer(status: u16, body: &'static str) -> reqwest::Response {
+        let answer = http::Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .header("x-request-id", "r-1")
+            .body(body)
+            .unwrap();
+        reqwest::Response::from(answer)
+    }
+
+    /// Ours and progenitor's, side by side: same value, status and headers, or the same error.
+    #[test]
+    fn from_response_is_progenitors() {
+        type R = Result<progenitor_client::ResponseValue<serde_json::Value>, String>;
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let show =
+            |r: Result<_, progenitor_client::Error<()>>| -> R { r.map_err(|e| e.to_string()) };
+        for (status, body) in [(200, r#"{"a":[1,2]}"#), (404, r#"{"code":"x"}"#), (200, "<html>")] {
+            let ours: R = show(rt.block_on(from_response(answer(status, body))));
+            let theirs: R = show(
+                rt.block_on(progenitor_client::ResponseValue::from_response(answer(status, body))),
+            );
+            match (ours, theirs) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!((a.status(), a.headers()), (b.status(), b.headers()), "{body}");
+                    assert_eq!(a.into_inner(), b.into_inner(), "{body}");
+                }
+                (Err(a), Err(b)) => assert_eq!(a, b, "{body}"),
+                (a, b) => panic!("{body}: ours {:?}, progenitor's {:?}", a.is_ok(), b.is_ok()),
+            }
+        }
     }
 
     proptest! {
