@@ -3,7 +3,7 @@
 # with BENCH_CALLS (benches/support/mod.rs), built here if it is not already.
 #
 # After sourcing: `LOW` and `HIGH` (the two call counts, default 500 and 1,500), `groups` (the
-# arguments, or both session groups), `bin` (the bench binary), `out` (a temporary directory
+# arguments, or both session groups), `bin` (the bench binary, or `BIN`), `out` (a temporary directory
 # removed on exit).
 
 LOW=${LOW:-500}
@@ -13,7 +13,10 @@ groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(vrplatform_embed_session vlens_auth_session)
 command -v valgrind > /dev/null || { echo "valgrind is required (apt-get install -y valgrind)" >&2; exit 1; }
 
-bin=$(cargo bench -p embed-sessions --locked --bench facade --no-run --message-format=json 2> /dev/null |
+# BIN=<absolute path of a facade bench binary> measures that one instead (say, an older commit's, copied aside,
+# to compare two builds in one session).
+bin=${BIN:-}
+[ -n "$bin" ] || bin=$(cargo bench -p embed-sessions --locked --bench facade --no-run --message-format=json 2> /dev/null |
   python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)

@@ -348,14 +348,10 @@ impl VrPlatformClient {
                 |c| {
                     // The body is built per attempt from the borrowed input (no copy kept for
                     // a retry). `sub` was checked non-empty, all the spec asks of it.
-                    let mut req = c
-                        .create_embed_session()
-                        .x_api_key(key)
-                        .body_map(|b| b.sub(sub).tenant_id(tenant_id));
-                    if auto_provision {
-                        // Sent only when asked: otherwise unknown users get the explicit 401.
-                        req = req.auto_provision(true);
-                    }
+                    let req = c.create_embed_session().x_api_key(key);
+                    let req = req.body_map(|b| b.sub(sub).tenant_id(tenant_id));
+                    // Sent only when asked: otherwise unknown users get the explicit 401.
+                    let req = if auto_provision { req.auto_provision(true) } else { req };
                     async move { decode_undeclared(req.send().await).await }
                 },
                 api_error,
