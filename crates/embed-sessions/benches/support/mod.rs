@@ -260,9 +260,12 @@ pub type Contender<'a> = (&'static str, Box<dyn Fn() -> Call<'a> + 'a>);
 
 /// Checks that every contender sends the same body bytes (one recorded call each; the header
 /// names each sent are printed), then benchmarks them **interleaved**: in every sample, each
-/// benchmark runs all contenders in turn (rotating who goes first) and times only its own
-/// calls, so drift of the machine hits all contenders alike (each benchmark takes as long as
-/// all contenders together).
+/// benchmark runs all contenders in turn and times only its own calls, so drift of the machine
+/// hits all contenders alike (each benchmark takes as long as all contenders together). Who
+/// goes first rotates every round, and the direction of the turn flips every `n` rounds, so
+/// each contender follows each of the others equally often: work one call leaves behind (a
+/// connection put back in the pool, a server task finishing) is not always charged to the
+/// same next contender.
 ///
 /// Each sample reports its **median call** (times the sample's iteration count), not the sum:
 /// on the 2-vCPU VM these figures were taken on, loopback calls are bimodal (a fast mode, and
@@ -318,7 +321,12 @@ pub fn interleaved(
                     let mut took = vec![Vec::with_capacity(iters as usize); n];
                     for i in 0..iters as usize {
                         for k in 0..n {
-                            let who = (i + k) % n;
+                            let first = i % n;
+                            let who = if (i / n) % 2 == 0 {
+                                (first + k) % n
+                            } else {
+                                (first + n - k) % n
+                            };
                             if solo && who != own {
                                 continue;
                             }
