@@ -322,7 +322,7 @@ pub fn interleaved(
                     for i in 0..iters as usize {
                         for k in 0..n {
                             let first = i % n;
-                            let who = if (i / n) % 2 == 0 {
+                            let who = if (i / n).is_multiple_of(2) {
                                 (first + k) % n
                             } else {
                                 (first + n - k) % n
