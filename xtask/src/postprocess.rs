@@ -1,8 +1,8 @@
 //! Rewrites of progenitor's output that no generation setting offers, applied by
 //! `cargo xtask codegen` (the only writer of the generated files) before formatting. Each
-//! counts what it rewrote, and codegen fails unless that is one per operation: should a
-//! progenitor upgrade emit something else, the rewrite fails loudly instead of silently
-//! leaving an operation as progenitor wrote it.
+//! counts what it did, and codegen fails unless the first two rewrote one place per operation
+//! and the third left no call unrewritten: should a progenitor upgrade emit something else,
+//! the rewrite fails loudly instead of silently leaving an operation as progenitor wrote it.
 //!
 //! - [`drop_api_version`]: progenitor 0.15.1 adds `api-version: <info.version>` to every
 //!   request (`header_map.append(HeaderName::from_static("api-version"), ...)`), with no

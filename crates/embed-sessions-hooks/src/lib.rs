@@ -42,9 +42,9 @@ pub trait Transport: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub struct Hooks {
     transport: Option<Arc<dyn Transport>>,
-    /// The client's base URL as given and parsed, once (see [`Hooks::request`]); `None` inside
-    /// when it cannot be used as a prefix.
-    base: OnceLock<Option<(Box<str>, reqwest::Url)>>,
+    /// The client's base URL, parsed once (see [`Hooks::request`]); `None` inside when it
+    /// cannot be used as a prefix.
+    base: OnceLock<Option<reqwest::Url>>,
 }
 
 impl Hooks {
@@ -88,18 +88,14 @@ impl Hooks {
 
     /// `url` (`baseurl` then a path) from the parsed base URL, if that gives exactly `url`.
     fn join(&self, baseurl: &str, url: &str) -> Option<reqwest::Url> {
-        let (given, base) = self.base.get_or_init(|| parse_base(baseurl)).as_ref()?;
-        // A clone of these hooks may serve a client with another base URL.
-        if **given != *baseurl {
-            return None;
-        }
+        // A clone of these hooks may serve a client with another base URL: the URL built
+        // from this one then differs from `url`, and the check below refuses it.
+        let base = self.base.get_or_init(|| parse_base(baseurl)).as_ref()?;
         let rest = url.strip_prefix(baseurl)?;
-        if !rest.starts_with('/') {
-            return None;
-        }
         let mut joined = base.clone();
         let stem = base.path().trim_end_matches('/');
         if stem.is_empty() {
+            // The usual base URL, with no path: no string to build.
             joined.set_path(rest);
         } else {
             joined.set_path(&format!("{stem}{rest}"));
@@ -158,13 +154,13 @@ pub async fn from_response<T: serde::de::DeserializeOwned, E>(
 }
 
 /// `baseurl` parsed, when it can be a prefix: it has a host, no query or fragment, and is its
-/// own parsed text (but for a root path's `/`).
-fn parse_base(baseurl: &str) -> Option<(Box<str>, reqwest::Url)> {
+/// own parsed text.
+fn parse_base(baseurl: &str) -> Option<reqwest::Url> {
     let url = reqwest::Url::parse(baseurl).ok()?;
+    // Its own text, but for the `/` parsing adds to a root path.
     let text = url.as_str();
     let same = text == baseurl || text.strip_suffix('/') == Some(baseurl);
-    (same && url.has_host() && url.query().is_none() && url.fragment().is_none())
-        .then(|| (baseurl.into(), url))
+    (same && url.has_host() && url.query().is_none() && url.fragment().is_none()).then_some(url)
 }
 
 impl fmt::Debug for Hooks {
@@ -229,9 +225,13 @@ mod tests {
             assert_eq!(ours, plain, "{path}");
         }
         assert!(hooks.join(base, "https://other.example.com/a").is_none());
-        // These hooks now hold `base`; a client with another base URL is not served from it.
+        // These hooks now hold `base`; a client with another base URL is not served from it
+        // (the URL built from `base` is not its URL).
         let other = "https://other.example.com";
         assert!(hooks.join(other, &format!("{other}/a")).is_none());
+        // `baseurl` as a text prefix of another authority.
+        let hooks = Hooks::default();
+        assert!(hooks.join("http://127.0.0.1:1", "http://127.0.0.1:10/a").is_none());
     }
 
     fn answer(status: u16, body: &'static str) -> reqwest::Response {
