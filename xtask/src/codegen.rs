@@ -159,9 +159,10 @@ fn client_source(
 ) -> Result<String, CodegenError> {
     let mut file = parse_tokens(spec, tokens)?;
     let operations = api.operations().count();
-    let rewrites: [(&str, Rewrite); 2] = [
+    let rewrites: [(&str, Rewrite); 3] = [
         ("`api-version` header statements removed", crate::postprocess::drop_api_version),
         ("requests routed through the hooks", crate::postprocess::route_through_hooks),
+        ("request-building scopes ended before the answer", crate::postprocess::scope_the_request),
     ];
     for (what, rewrite) in rewrites {
         let done = rewrite(&mut file);
@@ -214,12 +215,13 @@ pub fn generate(root: &Path, provider: &Provider) -> Result<Vec<GeneratedFile>, 
     // The facade's transport hook: the impl must live beside the generated `Client` (orphan rule).
     let hooks = quote! {
         impl ClientHooks<::embed_sessions_hooks::Hooks> for Client {
-            async fn exec(
+            // Not an `async fn`: its state would keep a copy of the request (see `Hooks::exec`).
+            fn exec(
                 &self,
                 request: reqwest::Request,
                 info: &OperationInfo,
-            ) -> reqwest::Result<reqwest::Response> {
-                self.inner.exec(&self.client, request, info.operation_id).await
+            ) -> impl ::std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+                self.inner.exec(&self.client, request, info.operation_id)
             }
         }
     };

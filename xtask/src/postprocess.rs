@@ -1,7 +1,7 @@
 //! Rewrites of progenitor's output that no generation setting offers, applied by
 //! `cargo xtask codegen` (the only writer of the generated files) before formatting. Each
-//! counts what it did, and codegen fails unless the first two rewrote one place per operation
-//! and the third left no call unrewritten: should a progenitor upgrade emit something else,
+//! counts what it did, and codegen fails unless the first two and the last rewrote one place per
+//! operation and the third left no call unrewritten: should a progenitor upgrade emit something else,
 //! the rewrite fails loudly instead of silently leaving an operation as progenitor wrote it.
 //!
 //! - [`drop_api_version`]: progenitor 0.15.1 adds `api-version: <info.version>` to every
@@ -17,6 +17,9 @@
 //!   `ResponseValue::from_response(response)`, which clones the response's headers; it becomes
 //!   `::embed_sessions_hooks::from_response(response)`, which moves them (same value, same
 //!   errors). Every call is rewritten: codegen fails if one is left.
+//! - [`scope_the_request`]: the locals that build each operation's request (the request
+//!   itself, its headers, the checked inputs) are scoped to a block that ends before the answer
+//!   is awaited, so the operation's future no longer keeps room for them while it waits.
 
 use quote::ToTokens;
 
@@ -73,6 +76,57 @@ pub fn decode_through_hooks(file: &mut syn::File) -> (usize, usize) {
     let mut visit = Decode { rewritten: 0, left: 0 };
     syn::visit_mut::VisitMut::visit_file_mut(&mut visit, file);
     (visit.rewritten, visit.left)
+}
+
+/// Ends the life of each generated operation's request-building locals before it awaits the
+/// answer; returns how many operations were rewritten (one per operation is expected).
+///
+/// progenitor writes, after `let Self { client, .. } = self;`, the statements that check the
+/// inputs and build `request`, then `let info = OperationInfo { .. };`,
+/// `client.pre(&mut request, &info).await?;` and
+/// `let result = client.exec(request, &info).await;`. A local of an `async fn` keeps its room
+/// in the future until its scope ends, even once moved from, so the request (264 bytes), its
+/// headers and the inputs stayed in the operation's future through every later await. They now
+/// live in a block that ends with the exec future, awaited outside it:
+/// `let info = ..; let result = { ..; client.pre(..).await?; client.exec(request, &info) }.await;`.
+pub fn scope_the_request(file: &mut syn::File) -> usize {
+    each_fn_block(&mut file.items, &mut |block| scope_block(block))
+}
+
+/// [`scope_the_request`] on one function body: 1 if it had progenitor's shape.
+fn scope_block(block: &mut syn::Block) -> usize {
+    let stmts = &block.stmts;
+    let is_local = |s: &syn::Stmt, name: &str| {
+        matches!(s, syn::Stmt::Local(syn::Local { pat, .. })
+            if pat.to_token_stream().to_string().replace(' ', "") == name)
+    };
+    let text = |s: &syn::Stmt| s.to_token_stream().to_string().replace(' ', "");
+    let destructure = stmts.iter().position(|s| text(s).starts_with("letSelf{client"));
+    let info = stmts.iter().position(|s| is_local(s, "info"));
+    let pre = stmts.iter().position(|s| text(s) == "client.pre(&mutrequest,&info).await?;");
+    let exec = stmts.iter().position(|s| text(s) == "letresult=client.exec(request,&info).await;");
+    let (Some(d), Some(i), Some(p), Some(e)) = (destructure, info, pre, exec) else {
+        return 0;
+    };
+    if !(d < i && i < p && e == p + 1 && stmts[d + 1..i].iter().any(|s| is_local(s, "mutrequest")))
+    {
+        return 0;
+    }
+    let mut rest = block.stmts.split_off(d + 1);
+    let after = rest.split_off(e - d); // from the statement after `let result = ..`
+    rest.pop(); // `let result = client.exec(request, &info).await;`
+    let info = rest.remove(i - d - 1);
+    let scoped = rest;
+    block.stmts.push(info);
+    block.stmts.push(syn::parse_quote! {
+        let result = {
+            #(#scoped)*
+            client.exec(request, &info)
+        }
+        .await;
+    });
+    block.stmts.extend(after);
+    1
 }
 
 /// Runs `f` on the body of every function in an `impl` of `items` (modules included) and sums
@@ -211,10 +265,53 @@ mod tests {
     }
 
     #[test]
+    fn the_request_is_scoped_before_the_answer_is_awaited() {
+        let op = r#"mod builder { impl Op { pub async fn send(self) -> R {
+                let Self { client, key } = self;
+                let key = key.map_err(Error::InvalidRequest)?;
+                let url = format!("{}/x", client.baseurl,);
+                let mut request = client.client.post(url).build()?;
+                let info = OperationInfo { operation_id: "op" };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            } } }"#;
+        let mut f = file(op);
+        assert_eq!(scope_the_request(&mut f), 1);
+        let squashed = prettyplease::unparse(&f).split_whitespace().collect::<String>();
+        assert!(
+            squashed.contains(
+                "letSelf{client,key}=self;letinfo=OperationInfo{operation_id:\"op\",};\
+                 letresult={letkey=key.map_err(Error::InvalidRequest)?;"
+            ),
+            "{squashed}"
+        );
+        assert!(
+            squashed.contains(
+                "client.pre(&mutrequest,&info).await?;client.exec(request,&info)}.await;\
+                 client.post(&result,&info).await?;letresponse=result?;Ok(response)"
+            ),
+            "{squashed}"
+        );
+        // Rewritten once: the shape is gone, so a second pass finds nothing.
+        assert_eq!(scope_the_request(&mut f), 0);
+        // Another order (the request built after `info`) is not progenitor's: left alone.
+        let moved = op.replace(
+            "let mut request = client.client.post(url).build()?;\n                let info = OperationInfo { operation_id: \"op\" };",
+            "let info = OperationInfo { operation_id: \"op\" };\n                let mut request = client.client.post(url).build()?;",
+        );
+        assert_ne!(moved, op);
+        assert_eq!(scope_the_request(&mut file(&moved)), 0);
+    }
+
+    #[test]
     fn nothing_else_is_counted() {
         let mut f = file("mod builder { impl Op { pub async fn send(self) { let x = 1; } } }");
         assert_eq!(drop_api_version(&mut f), 0);
         assert_eq!(route_through_hooks(&mut f), 0);
+        assert_eq!(scope_the_request(&mut f), 0);
     }
 
     #[test]

@@ -6043,55 +6043,68 @@ pub mod builder {
                 x_bunq_region,
                 body,
             } = self;
-            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
-            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
-            let x_bunq_client_request_id = x_bunq_client_request_id
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
-            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
-            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::InstallationCreate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/installation", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(7usize);
-            if let Some(value) = cache_control {
-                header_map.append("Cache-Control", value.to_string().try_into()?);
-            }
-            if let Some(value) = user_agent {
-                header_map.append("User-Agent", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_request_id {
-                header_map
-                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_geolocation {
-                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_language {
-                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_region {
-                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "create_installation",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+                let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+                let x_bunq_client_request_id = x_bunq_client_request_id
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_geolocation = x_bunq_geolocation
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+                let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| {
+                        types::InstallationCreate::try_from(v).map_err(|e| e.to_string())
+                    })
+                    .map_err(Error::InvalidRequest)?;
+                let url = format!("{}/installation", client.baseurl,);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(7usize);
+                if let Some(value) = cache_control {
+                    header_map.append("Cache-Control", value.to_string().try_into()?);
+                }
+                if let Some(value) = user_agent {
+                    header_map.append("User-Agent", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_client_request_id {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Request-Id",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_geolocation {
+                    header_map
+                        .append("X-Bunq-Geolocation", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_language {
+                    header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_region {
+                    header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::POST,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -6285,70 +6298,86 @@ pub mod builder {
                 x_bunq_region,
                 body,
             } = self;
-            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
-            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
-            let x_bunq_client_authentication = x_bunq_client_authentication
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_request_id = x_bunq_client_request_id
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_signature = x_bunq_client_signature
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
-            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
-            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::DeviceServerCreate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/device-server", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            if let Some(value) = cache_control {
-                header_map.append("Cache-Control", value.to_string().try_into()?);
-            }
-            if let Some(value) = user_agent {
-                header_map.append("User-Agent", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_authentication {
-                header_map
-                    .append(
-                        "X-Bunq-Client-Authentication",
-                        value.to_string().try_into()?,
-                    );
-            }
-            if let Some(value) = x_bunq_client_request_id {
-                header_map
-                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_signature {
-                header_map
-                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_geolocation {
-                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_language {
-                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_region {
-                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "create_device_server",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+                let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+                let x_bunq_client_authentication = x_bunq_client_authentication
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_request_id = x_bunq_client_request_id
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_signature = x_bunq_client_signature
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_geolocation = x_bunq_geolocation
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+                let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| {
+                        types::DeviceServerCreate::try_from(v).map_err(|e| e.to_string())
+                    })
+                    .map_err(Error::InvalidRequest)?;
+                let url = format!("{}/device-server", client.baseurl,);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+                if let Some(value) = cache_control {
+                    header_map.append("Cache-Control", value.to_string().try_into()?);
+                }
+                if let Some(value) = user_agent {
+                    header_map.append("User-Agent", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_client_authentication {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Authentication",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_request_id {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Request-Id",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_signature {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Signature",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_geolocation {
+                    header_map
+                        .append("X-Bunq-Geolocation", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_language {
+                    header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_region {
+                    header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::POST,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -6542,70 +6571,87 @@ pub mod builder {
                 x_bunq_region,
                 body,
             } = self;
-            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
-            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
-            let x_bunq_client_authentication = x_bunq_client_authentication
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_request_id = x_bunq_client_request_id
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_signature = x_bunq_client_signature
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
-            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
-            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::SessionServerCreate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/session-server", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            if let Some(value) = cache_control {
-                header_map.append("Cache-Control", value.to_string().try_into()?);
-            }
-            if let Some(value) = user_agent {
-                header_map.append("User-Agent", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_authentication {
-                header_map
-                    .append(
-                        "X-Bunq-Client-Authentication",
-                        value.to_string().try_into()?,
-                    );
-            }
-            if let Some(value) = x_bunq_client_request_id {
-                header_map
-                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_signature {
-                header_map
-                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_geolocation {
-                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_language {
-                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_region {
-                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "create_session_server",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+                let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+                let x_bunq_client_authentication = x_bunq_client_authentication
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_request_id = x_bunq_client_request_id
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_signature = x_bunq_client_signature
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_geolocation = x_bunq_geolocation
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+                let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| {
+                        types::SessionServerCreate::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(Error::InvalidRequest)?;
+                let url = format!("{}/session-server", client.baseurl,);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+                if let Some(value) = cache_control {
+                    header_map.append("Cache-Control", value.to_string().try_into()?);
+                }
+                if let Some(value) = user_agent {
+                    header_map.append("User-Agent", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_client_authentication {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Authentication",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_request_id {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Request-Id",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_signature {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Signature",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_geolocation {
+                    header_map
+                        .append("X-Bunq-Geolocation", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_language {
+                    header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_region {
+                    header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::POST,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -6784,67 +6830,83 @@ pub mod builder {
                 x_bunq_language,
                 x_bunq_region,
             } = self;
-            let item_id = item_id.map_err(Error::InvalidRequest)?;
-            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
-            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
-            let x_bunq_client_authentication = x_bunq_client_authentication
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_request_id = x_bunq_client_request_id
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_signature = x_bunq_client_signature
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
-            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
-            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/session/{}", client.baseurl, encode_path(& item_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            if let Some(value) = cache_control {
-                header_map.append("Cache-Control", value.to_string().try_into()?);
-            }
-            if let Some(value) = user_agent {
-                header_map.append("User-Agent", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_authentication {
-                header_map
-                    .append(
-                        "X-Bunq-Client-Authentication",
-                        value.to_string().try_into()?,
-                    );
-            }
-            if let Some(value) = x_bunq_client_request_id {
-                header_map
-                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_signature {
-                header_map
-                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_geolocation {
-                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_language {
-                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_region {
-                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::DELETE, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "delete_session",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let item_id = item_id.map_err(Error::InvalidRequest)?;
+                let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+                let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+                let x_bunq_client_authentication = x_bunq_client_authentication
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_request_id = x_bunq_client_request_id
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_signature = x_bunq_client_signature
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_geolocation = x_bunq_geolocation
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+                let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/session/{}", client.baseurl, encode_path(& item_id.to_string()),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+                if let Some(value) = cache_control {
+                    header_map.append("Cache-Control", value.to_string().try_into()?);
+                }
+                if let Some(value) = user_agent {
+                    header_map.append("User-Agent", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_client_authentication {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Authentication",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_request_id {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Request-Id",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_signature {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Signature",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_geolocation {
+                    header_map
+                        .append("X-Bunq-Geolocation", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_language {
+                    header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_region {
+                    header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::DELETE,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -7041,71 +7103,87 @@ pub mod builder {
                 x_bunq_region,
                 body,
             } = self;
-            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
-            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
-            let x_bunq_client_authentication = x_bunq_client_authentication
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_request_id = x_bunq_client_request_id
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_signature = x_bunq_client_signature
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
-            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
-            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::PartnerUserProvisionCreate::try_from(v)
-                        .map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/partner-user-provision", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            if let Some(value) = cache_control {
-                header_map.append("Cache-Control", value.to_string().try_into()?);
-            }
-            if let Some(value) = user_agent {
-                header_map.append("User-Agent", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_authentication {
-                header_map
-                    .append(
-                        "X-Bunq-Client-Authentication",
-                        value.to_string().try_into()?,
-                    );
-            }
-            if let Some(value) = x_bunq_client_request_id {
-                header_map
-                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_signature {
-                header_map
-                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_geolocation {
-                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_language {
-                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_region {
-                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "create_partner_user_provision",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+                let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+                let x_bunq_client_authentication = x_bunq_client_authentication
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_request_id = x_bunq_client_request_id
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_signature = x_bunq_client_signature
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_geolocation = x_bunq_geolocation
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+                let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| {
+                        types::PartnerUserProvisionCreate::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(Error::InvalidRequest)?;
+                let url = format!("{}/partner-user-provision", client.baseurl,);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+                if let Some(value) = cache_control {
+                    header_map.append("Cache-Control", value.to_string().try_into()?);
+                }
+                if let Some(value) = user_agent {
+                    header_map.append("User-Agent", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_client_authentication {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Authentication",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_request_id {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Request-Id",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_signature {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Signature",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_geolocation {
+                    header_map
+                        .append("X-Bunq-Geolocation", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_language {
+                    header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_region {
+                    header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::POST,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -7284,68 +7362,84 @@ pub mod builder {
                 x_bunq_language,
                 x_bunq_region,
             } = self;
-            let id = id.map_err(Error::InvalidRequest)?;
-            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
-            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
-            let x_bunq_client_authentication = x_bunq_client_authentication
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_request_id = x_bunq_client_request_id
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_signature = x_bunq_client_signature
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
-            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
-            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/partner-user-provision/{}", client.baseurl, encode_path(& id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            if let Some(value) = cache_control {
-                header_map.append("Cache-Control", value.to_string().try_into()?);
-            }
-            if let Some(value) = user_agent {
-                header_map.append("User-Agent", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_authentication {
-                header_map
-                    .append(
-                        "X-Bunq-Client-Authentication",
-                        value.to_string().try_into()?,
-                    );
-            }
-            if let Some(value) = x_bunq_client_request_id {
-                header_map
-                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_signature {
-                header_map
-                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_geolocation {
-                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_language {
-                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_region {
-                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "get_partner_user_provision",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let id = id.map_err(Error::InvalidRequest)?;
+                let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+                let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+                let x_bunq_client_authentication = x_bunq_client_authentication
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_request_id = x_bunq_client_request_id
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_signature = x_bunq_client_signature
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_geolocation = x_bunq_geolocation
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+                let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/partner-user-provision/{}", client.baseurl, encode_path(& id
+                    .to_string()),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+                if let Some(value) = cache_control {
+                    header_map.append("Cache-Control", value.to_string().try_into()?);
+                }
+                if let Some(value) = user_agent {
+                    header_map.append("User-Agent", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_client_authentication {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Authentication",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_request_id {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Request-Id",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_signature {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Signature",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_geolocation {
+                    header_map
+                        .append("X-Bunq-Geolocation", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_language {
+                    header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_region {
+                    header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::GET,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -7554,75 +7648,91 @@ pub mod builder {
                 x_bunq_region,
                 body,
             } = self;
-            let id = id.map_err(Error::InvalidRequest)?;
-            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
-            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
-            let x_bunq_client_authentication = x_bunq_client_authentication
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_request_id = x_bunq_client_request_id
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_signature = x_bunq_client_signature
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
-            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
-            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::PartnerUserProvisionUpdate::try_from(v)
-                        .map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/partner-user-provision/{}", client.baseurl, encode_path(& id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            if let Some(value) = cache_control {
-                header_map.append("Cache-Control", value.to_string().try_into()?);
-            }
-            if let Some(value) = user_agent {
-                header_map.append("User-Agent", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_authentication {
-                header_map
-                    .append(
-                        "X-Bunq-Client-Authentication",
-                        value.to_string().try_into()?,
-                    );
-            }
-            if let Some(value) = x_bunq_client_request_id {
-                header_map
-                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_signature {
-                header_map
-                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_geolocation {
-                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_language {
-                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_region {
-                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::PUT, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "update_partner_user_provision",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let id = id.map_err(Error::InvalidRequest)?;
+                let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+                let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+                let x_bunq_client_authentication = x_bunq_client_authentication
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_request_id = x_bunq_client_request_id
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_signature = x_bunq_client_signature
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_geolocation = x_bunq_geolocation
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+                let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| {
+                        types::PartnerUserProvisionUpdate::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/partner-user-provision/{}", client.baseurl, encode_path(& id
+                    .to_string()),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+                if let Some(value) = cache_control {
+                    header_map.append("Cache-Control", value.to_string().try_into()?);
+                }
+                if let Some(value) = user_agent {
+                    header_map.append("User-Agent", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_client_authentication {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Authentication",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_request_id {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Request-Id",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_signature {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Signature",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_geolocation {
+                    header_map
+                        .append("X-Bunq-Geolocation", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_language {
+                    header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_region {
+                    header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::PUT,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -7843,74 +7953,90 @@ pub mod builder {
                 x_bunq_language,
                 x_bunq_region,
             } = self;
-            let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let count = count.map_err(Error::InvalidRequest)?;
-            let newer_id = newer_id.map_err(Error::InvalidRequest)?;
-            let older_id = older_id.map_err(Error::InvalidRequest)?;
-            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
-            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
-            let x_bunq_client_authentication = x_bunq_client_authentication
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_request_id = x_bunq_client_request_id
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_signature = x_bunq_client_signature
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
-            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
-            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/user/{}/notification-filter-url", client.baseurl, encode_path(&
-                user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            if let Some(value) = cache_control {
-                header_map.append("Cache-Control", value.to_string().try_into()?);
-            }
-            if let Some(value) = user_agent {
-                header_map.append("User-Agent", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_authentication {
-                header_map
-                    .append(
-                        "X-Bunq-Client-Authentication",
-                        value.to_string().try_into()?,
-                    );
-            }
-            if let Some(value) = x_bunq_client_request_id {
-                header_map
-                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_signature {
-                header_map
-                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_geolocation {
-                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_language {
-                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_region {
-                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .query(&progenitor_client::QueryParam::new("count", &count))
-                .query(&progenitor_client::QueryParam::new("newer_id", &newer_id))
-                .query(&progenitor_client::QueryParam::new("older_id", &older_id))
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "list_notification_filter_url",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let user_id = user_id.map_err(Error::InvalidRequest)?;
+                let count = count.map_err(Error::InvalidRequest)?;
+                let newer_id = newer_id.map_err(Error::InvalidRequest)?;
+                let older_id = older_id.map_err(Error::InvalidRequest)?;
+                let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+                let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+                let x_bunq_client_authentication = x_bunq_client_authentication
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_request_id = x_bunq_client_request_id
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_signature = x_bunq_client_signature
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_geolocation = x_bunq_geolocation
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+                let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/user/{}/notification-filter-url", client.baseurl, encode_path(&
+                    user_id.to_string()),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+                if let Some(value) = cache_control {
+                    header_map.append("Cache-Control", value.to_string().try_into()?);
+                }
+                if let Some(value) = user_agent {
+                    header_map.append("User-Agent", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_client_authentication {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Authentication",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_request_id {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Request-Id",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_signature {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Signature",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_geolocation {
+                    header_map
+                        .append("X-Bunq-Geolocation", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_language {
+                    header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_region {
+                    header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::GET,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .query(&progenitor_client::QueryParam::new("count", &count))
+                    .query(&progenitor_client::QueryParam::new("newer_id", &newer_id))
+                    .query(&progenitor_client::QueryParam::new("older_id", &older_id))
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -8119,75 +8245,91 @@ pub mod builder {
                 x_bunq_region,
                 body,
             } = self;
-            let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
-            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
-            let x_bunq_client_authentication = x_bunq_client_authentication
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_request_id = x_bunq_client_request_id
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_signature = x_bunq_client_signature
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
-            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
-            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::NotificationFilterUrlCreate::try_from(v)
-                        .map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/user/{}/notification-filter-url", client.baseurl, encode_path(&
-                user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            if let Some(value) = cache_control {
-                header_map.append("Cache-Control", value.to_string().try_into()?);
-            }
-            if let Some(value) = user_agent {
-                header_map.append("User-Agent", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_authentication {
-                header_map
-                    .append(
-                        "X-Bunq-Client-Authentication",
-                        value.to_string().try_into()?,
-                    );
-            }
-            if let Some(value) = x_bunq_client_request_id {
-                header_map
-                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_signature {
-                header_map
-                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_geolocation {
-                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_language {
-                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_region {
-                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "create_notification_filter_url",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let user_id = user_id.map_err(Error::InvalidRequest)?;
+                let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+                let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+                let x_bunq_client_authentication = x_bunq_client_authentication
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_request_id = x_bunq_client_request_id
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_signature = x_bunq_client_signature
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_geolocation = x_bunq_geolocation
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+                let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| {
+                        types::NotificationFilterUrlCreate::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/user/{}/notification-filter-url", client.baseurl, encode_path(&
+                    user_id.to_string()),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+                if let Some(value) = cache_control {
+                    header_map.append("Cache-Control", value.to_string().try_into()?);
+                }
+                if let Some(value) = user_agent {
+                    header_map.append("User-Agent", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_client_authentication {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Authentication",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_request_id {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Request-Id",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_signature {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Signature",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_geolocation {
+                    header_map
+                        .append("X-Bunq-Geolocation", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_language {
+                    header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_region {
+                    header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::POST,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -8408,74 +8550,90 @@ pub mod builder {
                 x_bunq_language,
                 x_bunq_region,
             } = self;
-            let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let count = count.map_err(Error::InvalidRequest)?;
-            let newer_id = newer_id.map_err(Error::InvalidRequest)?;
-            let older_id = older_id.map_err(Error::InvalidRequest)?;
-            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
-            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
-            let x_bunq_client_authentication = x_bunq_client_authentication
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_request_id = x_bunq_client_request_id
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_signature = x_bunq_client_signature
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
-            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
-            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/user/{}/notification-filter-push", client.baseurl, encode_path(&
-                user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            if let Some(value) = cache_control {
-                header_map.append("Cache-Control", value.to_string().try_into()?);
-            }
-            if let Some(value) = user_agent {
-                header_map.append("User-Agent", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_authentication {
-                header_map
-                    .append(
-                        "X-Bunq-Client-Authentication",
-                        value.to_string().try_into()?,
-                    );
-            }
-            if let Some(value) = x_bunq_client_request_id {
-                header_map
-                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_signature {
-                header_map
-                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_geolocation {
-                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_language {
-                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_region {
-                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .query(&progenitor_client::QueryParam::new("count", &count))
-                .query(&progenitor_client::QueryParam::new("newer_id", &newer_id))
-                .query(&progenitor_client::QueryParam::new("older_id", &older_id))
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "list_notification_filter_push",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let user_id = user_id.map_err(Error::InvalidRequest)?;
+                let count = count.map_err(Error::InvalidRequest)?;
+                let newer_id = newer_id.map_err(Error::InvalidRequest)?;
+                let older_id = older_id.map_err(Error::InvalidRequest)?;
+                let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+                let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+                let x_bunq_client_authentication = x_bunq_client_authentication
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_request_id = x_bunq_client_request_id
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_signature = x_bunq_client_signature
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_geolocation = x_bunq_geolocation
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+                let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/user/{}/notification-filter-push", client.baseurl, encode_path(&
+                    user_id.to_string()),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+                if let Some(value) = cache_control {
+                    header_map.append("Cache-Control", value.to_string().try_into()?);
+                }
+                if let Some(value) = user_agent {
+                    header_map.append("User-Agent", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_client_authentication {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Authentication",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_request_id {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Request-Id",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_signature {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Signature",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_geolocation {
+                    header_map
+                        .append("X-Bunq-Geolocation", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_language {
+                    header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_region {
+                    header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::GET,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .query(&progenitor_client::QueryParam::new("count", &count))
+                    .query(&progenitor_client::QueryParam::new("newer_id", &newer_id))
+                    .query(&progenitor_client::QueryParam::new("older_id", &older_id))
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -8684,75 +8842,91 @@ pub mod builder {
                 x_bunq_region,
                 body,
             } = self;
-            let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
-            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
-            let x_bunq_client_authentication = x_bunq_client_authentication
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_request_id = x_bunq_client_request_id
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_signature = x_bunq_client_signature
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
-            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
-            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::NotificationFilterPushCreate::try_from(v)
-                        .map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/user/{}/notification-filter-push", client.baseurl, encode_path(&
-                user_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            if let Some(value) = cache_control {
-                header_map.append("Cache-Control", value.to_string().try_into()?);
-            }
-            if let Some(value) = user_agent {
-                header_map.append("User-Agent", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_authentication {
-                header_map
-                    .append(
-                        "X-Bunq-Client-Authentication",
-                        value.to_string().try_into()?,
-                    );
-            }
-            if let Some(value) = x_bunq_client_request_id {
-                header_map
-                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_signature {
-                header_map
-                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_geolocation {
-                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_language {
-                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_region {
-                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "create_notification_filter_push",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let user_id = user_id.map_err(Error::InvalidRequest)?;
+                let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+                let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+                let x_bunq_client_authentication = x_bunq_client_authentication
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_request_id = x_bunq_client_request_id
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_signature = x_bunq_client_signature
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_geolocation = x_bunq_geolocation
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+                let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| {
+                        types::NotificationFilterPushCreate::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/user/{}/notification-filter-push", client.baseurl, encode_path(&
+                    user_id.to_string()),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+                if let Some(value) = cache_control {
+                    header_map.append("Cache-Control", value.to_string().try_into()?);
+                }
+                if let Some(value) = user_agent {
+                    header_map.append("User-Agent", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_client_authentication {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Authentication",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_request_id {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Request-Id",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_signature {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Signature",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_geolocation {
+                    header_map
+                        .append("X-Bunq-Geolocation", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_language {
+                    header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_region {
+                    header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::POST,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -8956,72 +9130,88 @@ pub mod builder {
                 x_bunq_language,
                 x_bunq_region,
             } = self;
-            let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let monetary_account_id = monetary_account_id
-                .map_err(Error::InvalidRequest)?;
-            let item_id = item_id.map_err(Error::InvalidRequest)?;
-            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
-            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
-            let x_bunq_client_authentication = x_bunq_client_authentication
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_request_id = x_bunq_client_request_id
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_signature = x_bunq_client_signature
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
-            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
-            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/user/{}/monetary-account/{}/payment/{}", client.baseurl,
-                encode_path(& user_id.to_string()), encode_path(& monetary_account_id
-                .to_string()), encode_path(& item_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            if let Some(value) = cache_control {
-                header_map.append("Cache-Control", value.to_string().try_into()?);
-            }
-            if let Some(value) = user_agent {
-                header_map.append("User-Agent", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_authentication {
-                header_map
-                    .append(
-                        "X-Bunq-Client-Authentication",
-                        value.to_string().try_into()?,
-                    );
-            }
-            if let Some(value) = x_bunq_client_request_id {
-                header_map
-                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_signature {
-                header_map
-                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_geolocation {
-                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_language {
-                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_region {
-                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "read_payment",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let user_id = user_id.map_err(Error::InvalidRequest)?;
+                let monetary_account_id = monetary_account_id
+                    .map_err(Error::InvalidRequest)?;
+                let item_id = item_id.map_err(Error::InvalidRequest)?;
+                let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+                let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+                let x_bunq_client_authentication = x_bunq_client_authentication
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_request_id = x_bunq_client_request_id
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_signature = x_bunq_client_signature
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_geolocation = x_bunq_geolocation
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+                let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/user/{}/monetary-account/{}/payment/{}", client.baseurl,
+                    encode_path(& user_id.to_string()), encode_path(& monetary_account_id
+                    .to_string()), encode_path(& item_id.to_string()),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+                if let Some(value) = cache_control {
+                    header_map.append("Cache-Control", value.to_string().try_into()?);
+                }
+                if let Some(value) = user_agent {
+                    header_map.append("User-Agent", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_client_authentication {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Authentication",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_request_id {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Request-Id",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_signature {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Signature",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_geolocation {
+                    header_map
+                        .append("X-Bunq-Geolocation", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_language {
+                    header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_region {
+                    header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::GET,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -9228,72 +9418,88 @@ pub mod builder {
                 x_bunq_language,
                 x_bunq_region,
             } = self;
-            let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let monetary_account_id = monetary_account_id
-                .map_err(Error::InvalidRequest)?;
-            let item_id = item_id.map_err(Error::InvalidRequest)?;
-            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
-            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
-            let x_bunq_client_authentication = x_bunq_client_authentication
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_request_id = x_bunq_client_request_id
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_signature = x_bunq_client_signature
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
-            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
-            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/user/{}/monetary-account/{}/mastercard-action/{}", client.baseurl,
-                encode_path(& user_id.to_string()), encode_path(& monetary_account_id
-                .to_string()), encode_path(& item_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            if let Some(value) = cache_control {
-                header_map.append("Cache-Control", value.to_string().try_into()?);
-            }
-            if let Some(value) = user_agent {
-                header_map.append("User-Agent", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_authentication {
-                header_map
-                    .append(
-                        "X-Bunq-Client-Authentication",
-                        value.to_string().try_into()?,
-                    );
-            }
-            if let Some(value) = x_bunq_client_request_id {
-                header_map
-                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_signature {
-                header_map
-                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_geolocation {
-                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_language {
-                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_region {
-                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "read_master_card_action",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let user_id = user_id.map_err(Error::InvalidRequest)?;
+                let monetary_account_id = monetary_account_id
+                    .map_err(Error::InvalidRequest)?;
+                let item_id = item_id.map_err(Error::InvalidRequest)?;
+                let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+                let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+                let x_bunq_client_authentication = x_bunq_client_authentication
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_request_id = x_bunq_client_request_id
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_signature = x_bunq_client_signature
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_geolocation = x_bunq_geolocation
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+                let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/user/{}/monetary-account/{}/mastercard-action/{}", client
+                    .baseurl, encode_path(& user_id.to_string()), encode_path(&
+                    monetary_account_id.to_string()), encode_path(& item_id.to_string()),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+                if let Some(value) = cache_control {
+                    header_map.append("Cache-Control", value.to_string().try_into()?);
+                }
+                if let Some(value) = user_agent {
+                    header_map.append("User-Agent", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_client_authentication {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Authentication",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_request_id {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Request-Id",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_signature {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Signature",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_geolocation {
+                    header_map
+                        .append("X-Bunq-Geolocation", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_language {
+                    header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_region {
+                    header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::GET,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -9500,72 +9706,88 @@ pub mod builder {
                 x_bunq_language,
                 x_bunq_region,
             } = self;
-            let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let monetary_account_id = monetary_account_id
-                .map_err(Error::InvalidRequest)?;
-            let item_id = item_id.map_err(Error::InvalidRequest)?;
-            let cache_control = cache_control.map_err(Error::InvalidRequest)?;
-            let user_agent = user_agent.map_err(Error::InvalidRequest)?;
-            let x_bunq_client_authentication = x_bunq_client_authentication
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_request_id = x_bunq_client_request_id
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_client_signature = x_bunq_client_signature
-                .map_err(Error::InvalidRequest)?;
-            let x_bunq_geolocation = x_bunq_geolocation.map_err(Error::InvalidRequest)?;
-            let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
-            let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/user/{}/monetary-account/{}/request-inquiry/{}", client.baseurl,
-                encode_path(& user_id.to_string()), encode_path(& monetary_account_id
-                .to_string()), encode_path(& item_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
-            if let Some(value) = cache_control {
-                header_map.append("Cache-Control", value.to_string().try_into()?);
-            }
-            if let Some(value) = user_agent {
-                header_map.append("User-Agent", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_authentication {
-                header_map
-                    .append(
-                        "X-Bunq-Client-Authentication",
-                        value.to_string().try_into()?,
-                    );
-            }
-            if let Some(value) = x_bunq_client_request_id {
-                header_map
-                    .append("X-Bunq-Client-Request-Id", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_client_signature {
-                header_map
-                    .append("X-Bunq-Client-Signature", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_geolocation {
-                header_map.append("X-Bunq-Geolocation", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_language {
-                header_map.append("X-Bunq-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_bunq_region {
-                header_map.append("X-Bunq-Region", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "read_request_inquiry",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let user_id = user_id.map_err(Error::InvalidRequest)?;
+                let monetary_account_id = monetary_account_id
+                    .map_err(Error::InvalidRequest)?;
+                let item_id = item_id.map_err(Error::InvalidRequest)?;
+                let cache_control = cache_control.map_err(Error::InvalidRequest)?;
+                let user_agent = user_agent.map_err(Error::InvalidRequest)?;
+                let x_bunq_client_authentication = x_bunq_client_authentication
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_request_id = x_bunq_client_request_id
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_client_signature = x_bunq_client_signature
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_geolocation = x_bunq_geolocation
+                    .map_err(Error::InvalidRequest)?;
+                let x_bunq_language = x_bunq_language.map_err(Error::InvalidRequest)?;
+                let x_bunq_region = x_bunq_region.map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/user/{}/monetary-account/{}/request-inquiry/{}", client.baseurl,
+                    encode_path(& user_id.to_string()), encode_path(& monetary_account_id
+                    .to_string()), encode_path(& item_id.to_string()),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(9usize);
+                if let Some(value) = cache_control {
+                    header_map.append("Cache-Control", value.to_string().try_into()?);
+                }
+                if let Some(value) = user_agent {
+                    header_map.append("User-Agent", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_client_authentication {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Authentication",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_request_id {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Request-Id",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_client_signature {
+                    header_map
+                        .append(
+                            "X-Bunq-Client-Signature",
+                            value.to_string().try_into()?,
+                        );
+                }
+                if let Some(value) = x_bunq_geolocation {
+                    header_map
+                        .append("X-Bunq-Geolocation", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_language {
+                    header_map.append("X-Bunq-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_bunq_region {
+                    header_map.append("X-Bunq-Region", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::GET,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -9587,11 +9809,11 @@ pub mod prelude {
     pub use self::super::Client;
 }
 impl ClientHooks<::embed_sessions_hooks::Hooks> for Client {
-    async fn exec(
+    fn exec(
         &self,
         request: reqwest::Request,
         info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        self.inner.exec(&self.client, request, info.operation_id).await
+    ) -> impl ::std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+        self.inner.exec(&self.client, request, info.operation_id)
     }
 }

@@ -3281,33 +3281,42 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::ApiOutputString>, Error<types::ApiOutput>> {
             let Self { client, api_key, body } = self;
-            let api_key = api_key.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::CreateAuthSessionInput::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/IdentityUserSession/CreateAuthSession", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-            header_map.append("ApiKey", api_key.to_string().try_into()?);
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "create_auth_session",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let api_key = api_key.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| {
+                        types::CreateAuthSessionInput::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/api/IdentityUserSession/CreateAuthSession", client.baseurl,
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+                header_map.append("ApiKey", api_key.to_string().try_into()?);
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::POST,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -3397,35 +3406,45 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::ApiOutputString>, Error<types::ApiOutput>> {
             let Self { client, api_key, authorization, body } = self;
-            let api_key = api_key.map_err(Error::InvalidRequest)?;
-            let authorization = authorization.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::CreateInvitationInput::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/IdentityUserSession/CreateInvitation", client.baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-            header_map.append("ApiKey", api_key.to_string().try_into()?);
-            header_map.append("Authorization", authorization.to_string().try_into()?);
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "create_invitation",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let api_key = api_key.map_err(Error::InvalidRequest)?;
+                let authorization = authorization.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| {
+                        types::CreateInvitationInput::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/api/IdentityUserSession/CreateInvitation", client.baseurl,
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+                header_map.append("ApiKey", api_key.to_string().try_into()?);
+                header_map
+                    .append("Authorization", authorization.to_string().try_into()?);
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::POST,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -3514,31 +3533,41 @@ pub mod builder {
             Error<types::ApiOutput>,
         > {
             let Self { client, api_key, tenancy_name, body } = self;
-            let api_key = api_key.map_err(Error::InvalidRequest)?;
-            let tenancy_name = tenancy_name.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| types::LoginInput::try_from(v).map_err(|e| e.to_string()))
-                .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/credentials/Login", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-            header_map.append("ApiKey", api_key.to_string().try_into()?);
-            header_map.append("TenancyName", tenancy_name.to_string().try_into()?);
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "login",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let api_key = api_key.map_err(Error::InvalidRequest)?;
+                let tenancy_name = tenancy_name.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| {
+                        types::LoginInput::try_from(v).map_err(|e| e.to_string())
+                    })
+                    .map_err(Error::InvalidRequest)?;
+                let url = format!("{}/api/credentials/Login", client.baseurl,);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+                header_map.append("ApiKey", api_key.to_string().try_into()?);
+                header_map.append("TenancyName", tenancy_name.to_string().try_into()?);
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::POST,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -3615,31 +3644,39 @@ pub mod builder {
             Error<types::ApiOutput>,
         > {
             let Self { client, api_key, body } = self;
-            let api_key = api_key.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::RefreshTokenInput::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/credentials/RefreshToken", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-            header_map.append("ApiKey", api_key.to_string().try_into()?);
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "refresh_token",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let api_key = api_key.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| {
+                        types::RefreshTokenInput::try_from(v).map_err(|e| e.to_string())
+                    })
+                    .map_err(Error::InvalidRequest)?;
+                let url = format!("{}/api/credentials/RefreshToken", client.baseurl,);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+                header_map.append("ApiKey", api_key.to_string().try_into()?);
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::POST,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -3730,41 +3767,51 @@ pub mod builder {
             Error<types::ApiOutput>,
         > {
             let Self { client, is_localized, request_type_id, api_key, authorization } = self;
-            let is_localized = is_localized.map_err(Error::InvalidRequest)?;
-            let request_type_id = request_type_id.map_err(Error::InvalidRequest)?;
-            let api_key = api_key.map_err(Error::InvalidRequest)?;
-            let authorization = authorization.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/BusinessRequest/GetBusinessRequestTypeTemplateFields", client
-                .baseurl,
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-            header_map.append("ApiKey", api_key.to_string().try_into()?);
-            if let Some(value) = authorization {
-                header_map.append("Authorization", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .query(&progenitor_client::QueryParam::new("isLocalized", &is_localized))
-                .query(
-                    &progenitor_client::QueryParam::new(
-                        "requestTypeId",
-                        &request_type_id,
-                    ),
-                )
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "get_business_request_type_template_fields",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let is_localized = is_localized.map_err(Error::InvalidRequest)?;
+                let request_type_id = request_type_id.map_err(Error::InvalidRequest)?;
+                let api_key = api_key.map_err(Error::InvalidRequest)?;
+                let authorization = authorization.map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/api/BusinessRequest/GetBusinessRequestTypeTemplateFields", client
+                    .baseurl,
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+                header_map.append("ApiKey", api_key.to_string().try_into()?);
+                if let Some(value) = authorization {
+                    header_map.append("Authorization", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::GET,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .query(
+                        &progenitor_client::QueryParam::new("isLocalized", &is_localized),
+                    )
+                    .query(
+                        &progenitor_client::QueryParam::new(
+                            "requestTypeId",
+                            &request_type_id,
+                        ),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -3843,33 +3890,41 @@ pub mod builder {
             Error<types::ApiOutput>,
         > {
             let Self { client, id, api_key, authorization } = self;
-            let id = id.map_err(Error::InvalidRequest)?;
-            let api_key = api_key.map_err(Error::InvalidRequest)?;
-            let authorization = authorization.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/BusinessRequest/GetBusinessRequestById/{}", client.baseurl,
-                encode_path(& id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-            header_map.append("ApiKey", api_key.to_string().try_into()?);
-            if let Some(value) = authorization {
-                header_map.append("Authorization", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "get_business_request_by_id",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let id = id.map_err(Error::InvalidRequest)?;
+                let api_key = api_key.map_err(Error::InvalidRequest)?;
+                let authorization = authorization.map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/api/BusinessRequest/GetBusinessRequestById/{}", client.baseurl,
+                    encode_path(& id.to_string()),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+                header_map.append("ApiKey", api_key.to_string().try_into()?);
+                if let Some(value) = authorization {
+                    header_map.append("Authorization", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::GET,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -3891,11 +3946,11 @@ pub mod prelude {
     pub use self::super::Client;
 }
 impl ClientHooks<::embed_sessions_hooks::Hooks> for Client {
-    async fn exec(
+    fn exec(
         &self,
         request: reqwest::Request,
         info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        self.inner.exec(&self.client, request, info.operation_id).await
+    ) -> impl ::std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+        self.inner.exec(&self.client, request, info.operation_id)
     }
 }

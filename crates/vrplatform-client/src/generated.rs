@@ -1871,35 +1871,47 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::EmbedSession>, Error<types::ErrorBody>> {
             let Self { client, auto_provision, x_api_key, body } = self;
-            let auto_provision = auto_provision.map_err(Error::InvalidRequest)?;
-            let x_api_key = x_api_key.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::EmbedSessionRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/auth/embed/session", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-            header_map.append("x-api-key", x_api_key.to_string().try_into()?);
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::POST, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .query(
-                    &progenitor_client::QueryParam::new("autoProvision", &auto_provision),
-                )
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "create_embed_session",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let auto_provision = auto_provision.map_err(Error::InvalidRequest)?;
+                let x_api_key = x_api_key.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| {
+                        types::EmbedSessionRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(Error::InvalidRequest)?;
+                let url = format!("{}/auth/embed/session", client.baseurl,);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+                header_map.append("x-api-key", x_api_key.to_string().try_into()?);
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::POST,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .query(
+                        &progenitor_client::QueryParam::new(
+                            "autoProvision",
+                            &auto_provision,
+                        ),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -1983,34 +1995,42 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::Team>, Error<types::ErrorBody>> {
             let Self { client, id, authorization, x_api_key } = self;
-            let id = id.map_err(Error::InvalidRequest)?;
-            let authorization = authorization.map_err(Error::InvalidRequest)?;
-            let x_api_key = x_api_key.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/teams/{}", client.baseurl, encode_path(& id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-            if let Some(value) = authorization {
-                header_map.append("Authorization", value.to_string().try_into()?);
-            }
-            if let Some(value) = x_api_key {
-                header_map.append("x-api-key", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .inner
-                .request(&client.client, ::reqwest::Method::GET, &client.baseurl, url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
             let info = OperationInfo {
                 operation_id: "get_team",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
+            let result = {
+                let id = id.map_err(Error::InvalidRequest)?;
+                let authorization = authorization.map_err(Error::InvalidRequest)?;
+                let x_api_key = x_api_key.map_err(Error::InvalidRequest)?;
+                let url = format!(
+                    "{}/teams/{}", client.baseurl, encode_path(& id.to_string()),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+                if let Some(value) = authorization {
+                    header_map.append("Authorization", value.to_string().try_into()?);
+                }
+                if let Some(value) = x_api_key {
+                    header_map.append("x-api-key", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .inner
+                    .request(
+                        &client.client,
+                        ::reqwest::Method::GET,
+                        &client.baseurl,
+                        url,
+                    )
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                client.pre(&mut request, &info).await?;
+                client.exec(request, &info)
+            }
+                .await;
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
@@ -2039,11 +2059,11 @@ pub mod prelude {
     pub use self::super::Client;
 }
 impl ClientHooks<::embed_sessions_hooks::Hooks> for Client {
-    async fn exec(
+    fn exec(
         &self,
         request: reqwest::Request,
         info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        self.inner.exec(&self.client, request, info.operation_id).await
+    ) -> impl ::std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+        self.inner.exec(&self.client, request, info.operation_id)
     }
 }

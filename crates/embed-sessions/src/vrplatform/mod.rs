@@ -249,10 +249,18 @@ type RawResult<T> = Result<ResponseValue<T>, progenitor_client::Error<types::Err
 /// to it twice in its own state (rust-lang/rust#62958), and the generated future is large.
 async fn decode_undeclared<T>(sent: RawResult<T>) -> RawResult<T> {
     use progenitor_client::Error as P;
-    let resp = match sent {
-        Err(P::UnexpectedResponse(resp)) if resp.status().as_u16() >= 400 => resp,
-        other => return other,
-    };
+    match sent {
+        // Boxed: only an error answer pays for reading its body in this future's room.
+        Err(P::UnexpectedResponse(resp)) if resp.status().as_u16() >= 400 => {
+            Box::pin(decode_error_body(resp)).await
+        }
+        other => other,
+    }
+}
+
+/// An undeclared error status's body as VRPlatform's `ErrorBody`, when it is one.
+async fn decode_error_body<T>(resp: reqwest::Response) -> RawResult<T> {
+    use progenitor_client::Error as P;
     let status = resp.status();
     let headers = resp.headers().clone();
     // The core's transport hands over responses whose bodies are already in memory.
