@@ -15,7 +15,8 @@
 #
 # (defaults MISS=10, an L1 miss served by L2; MISPREDICT=15) is an estimate, not a
 # measurement: its use is to rank changes by a figure that does not move with the VM, before
-# confirming them in the paired criterion benchmark (BENCHMARKS.md, "Cache misses").
+# confirming them in the paired criterion benchmark (BENCHMARKS.md, "Where the wall-clock gap
+# goes").
 # The simulated caches are the host's L1 sizes as cachegrind reads them (printed below).
 #
 # With FUNCS=1, also the functions whose modelled cycles per call differ most from the
@@ -84,7 +85,8 @@ def per_call(a, b):
 
 def caches(path):
     text = subprocess.run(["cg_annotate", path], capture_output=True, text=True).stdout
-    return "; ".join(m.group(0) for m in re.finditer(r"(I1|D1) cache:\s+\d+ B, \d+ B, \d+-way", text))
+    found = re.finditer(r"(I1|D1) cache:\s+\d+ B, \d+ B, \d+-way", text)
+    return "; ".join(" ".join(m.group(0).split()) for m in found)
 
 
 rows, fns = {}, {}

@@ -185,7 +185,8 @@ pub fn from_response<T: serde::de::DeserializeOwned, E>(
 
 /// [`from_response`]'s future, written out: an `async fn` would keep the response twice (as
 /// its argument and as the body reader's), and every generated operation's future is as large
-/// as its largest await (BENCHMARKS.md, "Cache misses": 944 bytes as an `async fn`).
+/// as its largest await (944 bytes as an `async fn`; BENCHMARKS.md, "Where the wall-clock gap
+/// goes").
 struct FromResponse<S, T, E> {
     status: reqwest::StatusCode,
     /// Taken when the value is made.
