@@ -19,39 +19,44 @@
 # goes").
 # The simulated caches are the host's L1 sizes as cachegrind reads them (printed below).
 #
-# With FUNCS=1, also the functions whose modelled cycles per call differ most from the
-# floor's (the reqwest contender), for each other contender.
+# Hash seeds, address-space layout and allocator state move a contender's modelled cycles by
+# up to 4% from one run to the next, so each row is the run with the median cycles of REPS
+# runs (default 3). With FUNCS=1, also the functions whose modelled cycles per call (first
+# run) differ most from the floor's (the reqwest contender), for each other contender.
 #
 # Usage: scripts/bench-cachesim.sh [GROUP...]   (default: both session groups)
-#        MISS=12 MISPREDICT=20 FUNCS=1 scripts/bench-cachesim.sh vrplatform_embed_session
+#        REPS=5 MISS=12 MISPREDICT=20 FUNCS=1 scripts/bench-cachesim.sh vrplatform_embed_session
 set -euo pipefail
 cd "$(dirname "$0")/.."
+REPS=${REPS:-3}
 MISS=${MISS:-10}
 MISPREDICT=${MISPREDICT:-15}
 FUNCS=${FUNCS:-0}
 # shellcheck source=scripts/facade-bench-lib.sh
 . scripts/facade-bench-lib.sh
 
-run() { # group contender calls -> cachegrind file
+run() { # group contender calls rep -> cachegrind file
   (cd crates/embed-sessions &&
     BENCH_CALLS="$1/$2:$3" valgrind --tool=cachegrind --cache-sim=yes --branch-sim=yes \
-      --cachegrind-out-file="$out/$2.$3.cg" "$bin" "$1" --bench > /dev/null 2>&1)
+      --cachegrind-out-file="$out/$2.$3.$4.cg" "$bin" "$1" --bench > /dev/null 2>&1)
 }
 
 for g in "${groups[@]}"; do
   for who in reqwest raw facade; do
-    # The two runs of a contender are independent: one per core.
-    run "$g" "$who" "$LOW" &
-    run "$g" "$who" "$HIGH" &
-    wait
+    for r in $(seq "$REPS"); do
+      # The two runs of a contender are independent: one per core.
+      run "$g" "$who" "$LOW" "$r" &
+      run "$g" "$who" "$HIGH" "$r" &
+      wait
+    done
   done
-  python3 - "$out" "$g" "$LOW" "$HIGH" "$MISS" "$MISPREDICT" "$FUNCS" <<'PY'
+  python3 - "$out" "$g" "$LOW" "$HIGH" "$MISS" "$MISPREDICT" "$FUNCS" "$REPS" <<'PY'
 import re
 import subprocess
 import sys
 
-out, group, low, high, miss, mispredict, funcs = sys.argv[1:]
-low, high, miss, mispredict = int(low), int(high), float(miss), float(mispredict)
+out, group, low, high, miss, mispredict, funcs, reps = sys.argv[1:]
+low, high, miss, mispredict, reps = int(low), int(high), float(miss), float(mispredict), int(reps)
 EVENTS = ["Ir", "I1mr", "D1mr", "D1mw", "Bcm", "Bim"]
 
 
@@ -91,10 +96,15 @@ def caches(path):
 
 rows, fns = {}, {}
 for who in ("reqwest", "raw", "facade"):
-    (ta, fa), (tb, fb) = parse(f"{out}/{who}.{low}.cg"), parse(f"{out}/{who}.{high}.cg")
-    rows[who] = per_call(ta, tb)
-    fns[who] = {k: cycles(per_call(fa.get(k, {}), fb[k])) for k in fb}
-print(f"{group}: per call; simulated {caches(f'{out}/reqwest.{high}.cg')}; "
+    runs = []
+    for r in range(1, reps + 1):
+        (ta, fa), (tb, fb) = parse(f"{out}/{who}.{low}.{r}.cg"), parse(f"{out}/{who}.{high}.{r}.cg")
+        runs.append(per_call(ta, tb))
+        if r == 1:
+            fns[who] = {k: cycles(per_call(fa.get(k, {}), fb[k])) for k in fb}
+    # The run whose modelled cycles are the median.
+    rows[who] = sorted(runs, key=cycles)[(reps - 1) // 2]
+print(f"{group}: per call, median of {reps} runs; simulated {caches(f'{out}/reqwest.{high}.1.cg')}; "
       f"cycles = Ir + {miss:g} x L1 misses + {mispredict:g} x mispredictions")
 print(f"  {'contender':<9}" + "".join(f"{e:>9}" for e in EVENTS) + f"{'cycles':>10}{'vs floor':>10}")
 floor = cycles(rows["reqwest"])

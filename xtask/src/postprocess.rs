@@ -96,15 +96,12 @@ pub fn scope_the_request(file: &mut syn::File) -> usize {
 /// [`scope_the_request`] on one function body: 1 if it had progenitor's shape.
 fn scope_block(block: &mut syn::Block) -> usize {
     let stmts = &block.stmts;
-    let is_local = |s: &syn::Stmt, name: &str| {
-        matches!(s, syn::Stmt::Local(syn::Local { pat, .. })
-            if pat.to_token_stream().to_string().replace(' ', "") == name)
-    };
-    let text = |s: &syn::Stmt| s.to_token_stream().to_string().replace(' ', "");
-    let destructure = stmts.iter().position(|s| text(s).starts_with("letSelf{client"));
+    let is_local = |s: &syn::Stmt, name: &str| matches!(s, syn::Stmt::Local(syn::Local { pat, .. }) if tokens(pat) == name);
+    let destructure = stmts.iter().position(|s| tokens(s).starts_with("letSelf{client"));
     let info = stmts.iter().position(|s| is_local(s, "info"));
-    let pre = stmts.iter().position(|s| text(s) == "client.pre(&mutrequest,&info).await?;");
-    let exec = stmts.iter().position(|s| text(s) == "letresult=client.exec(request,&info).await;");
+    let pre = stmts.iter().position(|s| tokens(s) == "client.pre(&mutrequest,&info).await?;");
+    let exec =
+        stmts.iter().position(|s| tokens(s) == "letresult=client.exec(request,&info).await;");
     let (Some(d), Some(i), Some(p), Some(e)) = (destructure, info, pre, exec) else {
         return 0;
     };
@@ -205,8 +202,8 @@ const HTTP_METHODS: &[(&str, &str)] = &[
     ("head", "HEAD"),
 ];
 
-/// An expression's tokens without spaces.
-fn tokens(e: &syn::Expr) -> String {
+/// A piece of syntax's tokens without spaces.
+fn tokens(e: &impl ToTokens) -> String {
     e.to_token_stream().to_string().replace(' ', "")
 }
 

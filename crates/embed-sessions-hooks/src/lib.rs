@@ -24,6 +24,8 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
+use futures::future::Either;
+
 /// A boxed, sendable future returning a `reqwest` response.
 pub type ResponseFuture<'a> =
     Pin<Box<dyn Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a>>;
@@ -122,29 +124,8 @@ impl Hooks {
         operation_id: &'static str,
     ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a {
         match &self.transport {
-            Some(transport) => Exec::Transport(transport.execute(client, request, operation_id)),
-            None => Exec::Plain(client.execute(request)),
-        }
-    }
-}
-
-/// [`Hooks::exec`]'s future: the transport's, or reqwest's own.
-enum Exec<T, P> {
-    Transport(T),
-    Plain(P),
-}
-
-impl<T, P, O> Future for Exec<T, P>
-where
-    T: Future<Output = O> + Unpin,
-    P: Future<Output = O> + Unpin,
-{
-    type Output = O;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<O> {
-        match self.get_mut() {
-            Exec::Transport(f) => Pin::new(f).poll(cx),
-            Exec::Plain(f) => Pin::new(f).poll(cx),
+            Some(transport) => Either::Left(transport.execute(client, request, operation_id)),
+            None => Either::Right(client.execute(request)),
         }
     }
 }
@@ -175,12 +156,8 @@ pub fn from_response<T: serde::de::DeserializeOwned, E>(
 {
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());
-    FromResponse {
-        status,
-        headers: Some(headers),
-        body: ReadBody { stream: response.bytes_stream(), first: None, rest: None },
-        decoded: PhantomData,
-    }
+    let body = body_reader(response, usize::MAX);
+    FromResponse { status, headers: Some(headers), body, decoded: PhantomData }
 }
 
 /// [`from_response`]'s future, written out: an `async fn` would keep the response twice (as
@@ -197,7 +174,7 @@ struct FromResponse<S, T, E> {
 
 impl<S, T, E> Future for FromResponse<S, T, E>
 where
-    S: futures_core::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
+    S: futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
     T: serde::de::DeserializeOwned,
 {
     type Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>;
@@ -208,7 +185,8 @@ where
         let full = match Pin::new(&mut this.body).poll(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::ResponseBodyError(e))),
-            Poll::Ready(Ok(full)) => full,
+            // No cap here (`usize::MAX`): the transport bounds what it hands over.
+            Poll::Ready(Ok(full)) => full.unwrap_or_default(),
         };
         let headers = this.headers.take().unwrap_or_default();
         Poll::Ready(match serde_json::from_slice(&full) {
@@ -218,11 +196,40 @@ where
     }
 }
 
-/// A whole body, read chunk by chunk: what `reqwest::Response::bytes` returns (its future is
-/// 568 bytes: it collects through `http_body_util`'s buffer list). A body that arrives in one
-/// chunk (the usual small JSON answer) is returned as it is, not copied.
+/// Reads a whole body, refusing more than `max` bytes: `Ok(None)` as soon as the chunks read
+/// add up to more (the rest is not read). What `reqwest::Response::bytes` returns, with a
+/// future of some 100 bytes instead of its 568 (it collects through `http_body_util`'s buffer
+/// list); a body that arrives in one chunk (the usual small JSON answer) is returned as it is,
+/// not copied. Headers and URL are not kept: take them from the response first.
+///
+/// ```
+/// # async fn demo() {
+/// let answer = |body: &'static str| reqwest::Response::from(http::Response::new(body));
+/// let body = embed_sessions_hooks::read_body(answer("{}"), 2).await.unwrap();
+/// assert_eq!(body.as_deref(), Some(&b"{}"[..]));
+/// assert_eq!(embed_sessions_hooks::read_body(answer("{ }"), 2).await.unwrap(), None);
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo());
+/// ```
+pub fn read_body(
+    response: reqwest::Response,
+    max: usize,
+) -> impl Future<Output = reqwest::Result<Option<bytes::Bytes>>> + Send {
+    body_reader(response, max)
+}
+
+/// [`read_body`]'s future, for [`FromResponse`] to hold by its type.
+fn body_reader(
+    response: reqwest::Response,
+    max: usize,
+) -> ReadBody<impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin + Send> {
+    ReadBody { stream: response.bytes_stream(), max, first: None, rest: None }
+}
+
+/// [`read_body`]'s future, written out (see [`FromResponse`]).
 struct ReadBody<S> {
     stream: S,
+    max: usize,
     first: Option<bytes::Bytes>,
     /// From the second chunk on: everything so far.
     rest: Option<bytes::BytesMut>,
@@ -230,32 +237,38 @@ struct ReadBody<S> {
 
 impl<S> Future for ReadBody<S>
 where
-    S: futures_core::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
+    S: futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
 {
-    type Output = reqwest::Result<bytes::Bytes>;
+    type Output = reqwest::Result<Option<bytes::Bytes>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         loop {
-            match Pin::new(&mut this.stream).poll_next(cx) {
+            let chunk = match Pin::new(&mut this.stream).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
-                Poll::Ready(Some(Ok(chunk))) => match (&mut this.rest, this.first.take()) {
-                    (Some(rest), _) => rest.extend_from_slice(&chunk),
-                    (None, None) => this.first = Some(chunk),
-                    (None, Some(first)) => {
-                        let mut rest = bytes::BytesMut::with_capacity(first.len() + chunk.len());
-                        rest.extend_from_slice(&first);
-                        rest.extend_from_slice(&chunk);
-                        this.rest = Some(rest);
-                    }
-                },
+                Poll::Ready(Some(Ok(chunk))) => chunk,
                 Poll::Ready(None) => {
                     let body = match this.rest.take() {
                         Some(rest) => rest.freeze(),
                         None => this.first.take().unwrap_or_default(),
                     };
-                    return Poll::Ready(Ok(body));
+                    return Poll::Ready(Ok(Some(body)));
+                }
+            };
+            let so_far = this.rest.as_ref().map_or(0, |r| r.len())
+                + this.first.as_ref().map_or(0, bytes::Bytes::len);
+            if so_far.saturating_add(chunk.len()) > this.max {
+                return Poll::Ready(Ok(None));
+            }
+            match (&mut this.rest, this.first.take()) {
+                (Some(rest), _) => rest.extend_from_slice(&chunk),
+                (None, None) => this.first = Some(chunk),
+                (None, Some(first)) => {
+                    let mut rest = bytes::BytesMut::with_capacity(first.len() + chunk.len());
+                    rest.extend_from_slice(&first);
+                    rest.extend_from_slice(&chunk);
+                    this.rest = Some(rest);
                 }
             }
         }
@@ -398,6 +411,23 @@ mod tests {
                 (a, b) => panic!("{chunks:?}: ours {a:?}, progenitor's {b:?}"),
             }
         }
+    }
+
+    /// The cap counts every chunk: exactly `max` bytes pass, one more is refused, whether it
+    /// arrives in one chunk or spread over several.
+    #[test]
+    fn read_body_refuses_more_than_max() {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let read = |chunks: &[Result<&'static str, &'static str>], max| {
+            rt.block_on(read_body(answer(200, chunks), max)).unwrap()
+        };
+        let six = Some(bytes::Bytes::from_static(b"abcdef"));
+        assert_eq!(read(&[Ok("abcdef")], 6), six);
+        assert_eq!(read(&[Ok("ab"), Ok("cd"), Ok("ef")], 6), six);
+        assert_eq!(read(&[Ok("abcdef")], 5), None);
+        assert_eq!(read(&[Ok("ab"), Ok("cd"), Ok("ef")], 5), None);
+        assert_eq!(read(&[Ok("ab"), Ok("cd"), Ok("efg")], 6), None);
+        assert_eq!(read(&[], 0), Some(bytes::Bytes::new()));
     }
 
     /// Without a transport, `exec` sends with reqwest itself (a refused connection here).

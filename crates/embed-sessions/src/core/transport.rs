@@ -448,25 +448,10 @@ async fn read_bounded(
     }
     let headers = std::mem::take(resp.headers_mut());
     let url = resp.url().clone();
-    // A body that arrives in one chunk (the usual small JSON answer) is kept as it is.
-    let mut first: Option<bytes::Bytes> = None;
-    let mut buf = bytes::BytesMut::new();
-    while let Some(chunk) = resp.chunk().await? {
-        let so_far = first.as_ref().map_or(buf.len(), bytes::Bytes::len);
-        if so_far + chunk.len() > max {
-            return Ok(Err(too_large(max)));
-        }
-        if first.is_none() && buf.is_empty() {
-            first = Some(chunk);
-            continue;
-        }
-        if let Some(first) = first.take() {
-            buf.extend_from_slice(&first);
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    let body = first.unwrap_or_else(|| buf.freeze());
-    Ok(Ok((Parts { headers, url }, body)))
+    Ok(match embed_sessions_hooks::read_body(resp, max).await? {
+        Some(body) => Ok((Parts { headers, url }, body)),
+        None => Err(too_large(max)),
+    })
 }
 
 /// The retry class of a transport error: `None` for failures no retry can fix (TLS, a
