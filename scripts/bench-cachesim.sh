@@ -22,7 +22,8 @@
 # Hash seeds, address-space layout and allocator state move a contender's modelled cycles by
 # up to 4% from one run to the next, so each row is the run with the median cycles of REPS
 # runs (default 3). With FUNCS=1, also the functions whose modelled cycles per call (first
-# run) differ most from the floor's (the reqwest contender), for each other contender.
+# run) differ most: the generated client's and the facade's from the floor's (the reqwest
+# contender), and the facade's from the generated client's (what the facade itself adds).
 #
 # Usage: scripts/bench-cachesim.sh [GROUP...]   (default: both session groups)
 #        REPS=5 MISS=12 MISPREDICT=20 FUNCS=1 scripts/bench-cachesim.sh vrplatform_embed_session
@@ -112,11 +113,12 @@ for who, e in rows.items():
     c = cycles(e)
     print(f"  {who:<9}" + "".join(f"{e[k]:>9.0f}" for k in EVENTS) + f"{c:>10.0f}{c / floor:>9.3f}x")
 if funcs == "1":
-    for who in ("raw", "facade"):
-        diff = {k: fns[who].get(k, 0) - fns["reqwest"].get(k, 0)
-                for k in set(fns[who]) | set(fns["reqwest"])}
+    for who, base in (("raw", "reqwest"), ("facade", "reqwest"), ("facade", "raw")):
+        diff = {k: fns[who].get(k, 0) - fns[base].get(k, 0)
+                for k in set(fns[who]) | set(fns[base])}
         top = sorted(diff.items(), key=lambda kv: -abs(kv[1]))[:12]
-        print(f"  {who} vs floor, modelled cycles per call, largest differences:")
+        label = "floor" if base == "reqwest" else base
+        print(f"  {who} vs {label}, modelled cycles per call, largest differences:")
         for k, v in top:
             print(f"    {v:>+9.0f}  {k[:110]}")
 PY

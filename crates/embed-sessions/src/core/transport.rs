@@ -662,57 +662,85 @@ impl<C> Core<C> {
             seen: Mutex::new(Seen::default()),
         });
         async move {
-            let result = loop {
-                // Boxed: the generated operation's future is large, and every future this
-                // one is part of would otherwise be moved (copied) with it.
-                let result = CALL.scope(state.clone(), Box::pin(send(&self.raw))).await;
-                let wait = match &result {
-                    Err(progenitor_client::Error::ResponseBodyError(e)) => {
-                        state.retry_after_error(e, state.seen().attempts)
-                    }
-                    _ => state.seen().retry.take(),
+            // Everything up to the answer in one block that ends before the failure path's
+            // await: no local of it (the generated result, what was seen) keeps its room in
+            // this future's state, which every caller's future holds and moves.
+            let failed = {
+                let result = loop {
+                    let wait = {
+                        // Boxed: the generated operation's future is large, and every future
+                        // this one is part of would otherwise be moved (copied) with it.
+                        let result = CALL.scope(state.clone(), Box::pin(send(&self.raw))).await;
+                        let wait = match &result {
+                            Err(progenitor_client::Error::ResponseBodyError(e)) => {
+                                state.retry_after_error(e, state.seen().attempts)
+                            }
+                            _ => state.seen().retry.take(),
+                        };
+                        match wait {
+                            Some(wait) => wait,
+                            None => break result,
+                        }
+                    };
+                    // Boxed, as below: only a retry pays for the timer's room.
+                    Box::pin(tokio::time::sleep(wait)).await;
                 };
-                match wait {
-                    Some(wait) => {
-                        drop(result);
-                        // Boxed, as below: only a retry pays for the timer's room.
-                        Box::pin(tokio::time::sleep(wait)).await;
+                let mut seen = std::mem::take(&mut *state.seen());
+                let ending = Ending {
+                    sent: std::mem::take(&mut seen.sent),
+                    attempts: seen.attempts,
+                    body_secrets,
+                    api_key: self.shared.settings.api_key.as_ref(),
+                    provider: d.name(),
+                    op,
+                    retry_safe,
+                };
+                let finish = move |e: Error| ending.finish(e);
+                if let Some(failure) = seen.failure.take() {
+                    return Err(finish(failure));
+                }
+                match result {
+                    Ok(v) => return open(v).map_err(finish),
+                    // Boxed: only a failed call pays for the conversion's room.
+                    Err(e) => {
+                        Box::pin(async move { Err(finish(convert(e, &mut seen, api_error).await)) })
                     }
-                    None => break result,
                 }
             };
-            let mut seen = std::mem::take(&mut *state.seen());
-            let (sent, attempts) = (std::mem::take(&mut seen.sent), seen.attempts);
-            let finish = |e: Error| {
-                let mut scrubber = Scrubber::default();
-                for v in &sent {
-                    if let Ok(text) = v.to_str() {
-                        scrubber.add(text);
-                    }
-                }
-                for secret in body_secrets {
-                    scrubber.add(secret.expose());
-                }
-                if let Some(key) = &self.shared.settings.api_key {
-                    scrubber.add(key.expose());
-                }
-                e.at(d.name(), op)
-                    .with_attempts(attempts)
-                    .with_retry_safety(retry_safe)
-                    .scrubbed(&scrubber)
-            };
-            if let Some(failure) = seen.failure.take() {
-                return Err(finish(failure));
-            }
-            match result {
-                Ok(v) => open(v).map_err(finish),
-                Err(e) => {
-                    // Boxed: only a failed call pays for the conversion's room in this future.
-                    let converted = Box::pin(convert(e, &mut seen, api_error)).await;
-                    Err(finish(converted))
-                }
+            failed.await
+        }
+    }
+}
+
+/// What a call's error is finished with (see [`Core::call`]).
+struct Ending<'a> {
+    /// The credential values the call sent in sensitive headers.
+    sent: Vec<HeaderValue>,
+    attempts: u32,
+    body_secrets: &'a [&'a Secret],
+    api_key: Option<&'a Secret>,
+    provider: &'static str,
+    op: &'static str,
+    retry_safe: bool,
+}
+
+impl Ending<'_> {
+    /// `e` with the provider, operation, attempts and retry safety, and every credential the
+    /// call sent scrubbed.
+    fn finish(&self, e: Error) -> Error {
+        let mut scrubber = Scrubber::default();
+        for v in &self.sent {
+            if let Ok(text) = v.to_str() {
+                scrubber.add(text);
             }
         }
+        for secret in self.body_secrets.iter().copied().chain(self.api_key) {
+            scrubber.add(secret.expose());
+        }
+        e.at(self.provider, self.op)
+            .with_attempts(self.attempts)
+            .with_retry_safety(self.retry_safe)
+            .scrubbed(&scrubber)
     }
 }
 
