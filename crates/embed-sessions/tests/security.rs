@@ -308,6 +308,34 @@ async fn echoed_credentials_are_scrubbed_from_messages_and_details() {
     assert!(text.contains("[REDACTED]"), "{text}");
 }
 
+/// A credential the call itself sent (here a bearer token, not the configured key) and the
+/// provider echoes is scrubbed from the call's error too.
+#[tokio::test]
+async fn an_echoed_bearer_token_is_scrubbed_from_the_error() {
+    const TOKEN: &str = "bearer-token-SECRET-1234";
+    const TENANT: &str = "4f8f94de-2cc0-4ec7-a7f8-f0c7f560e59a";
+    let server = MockServer::start_async().await;
+    server.mock(|when, then| {
+        when.path(format!("/teams/{TENANT}"));
+        then.status(401).json_body(json!({
+            "code": "UNAUTHORIZED",
+            "message": format!("token {TOKEN} has expired"),
+        }));
+    });
+    let config = Config::builder(embed_sessions::vrplatform::VrPlatform)
+        .api_key("vrp-provider-key")
+        .base_url(server.base_url())
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let vrp = embed_sessions::vrplatform::VrPlatformClient::new(config).unwrap();
+    let e = vrp.team_with_token(TENANT, &TOKEN.into()).await.unwrap_err();
+    assert_eq!(e.status(), Some(401), "{e:?}");
+    let text = everything(&e);
+    assert!(!text.contains(TOKEN), "{text}");
+    assert!(text.contains("token [REDACTED] has expired"), "{text}");
+}
+
 /// Finding 6: a bad base URL echoed its password.
 #[test]
 fn a_bad_base_url_never_echoes_its_password() {

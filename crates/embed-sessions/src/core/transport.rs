@@ -695,16 +695,15 @@ impl<C> Core<C> {
                     op,
                     retry_safe,
                 };
-                let finish = move |e: Error| ending.finish(e);
                 if let Some(failure) = seen.failure.take() {
-                    return Err(finish(failure));
+                    return Err(ending.finish(failure));
                 }
                 match result {
-                    Ok(v) => return open(v).map_err(finish),
+                    Ok(v) => return open(v).map_err(|e| ending.finish(e)),
                     // Boxed: only a failed call pays for the conversion's room.
-                    Err(e) => {
-                        Box::pin(async move { Err(finish(convert(e, &mut seen, api_error).await)) })
-                    }
+                    Err(e) => Box::pin(async move {
+                        Err(ending.finish(convert(e, &mut seen, api_error).await))
+                    }),
                 }
             };
             failed.await
